@@ -1,0 +1,306 @@
+//! Building blocks shared by several architectures.
+//!
+//! - [`conv`]: a square convolution padded by `kernel / 2`, so that odd kernels keep the
+//!   spatial size (EDSR-PyTorch's `default_conv`, BasicSR's `Conv2d(.., 3, 1, 1)`).
+//! - [`ResBlock`]: `x + res_scale * conv2(relu(conv1(x)))`, the residual block without batch
+//!   norm of EDSR (Lim et al. 2017) and BasicSR's `ResidualBlockNoBN`.
+//! - [`ConvPRelu`]: a convolution followed by a per-channel PReLU (FSRCNN, SRVGGNetCompact).
+//! - [`Upsampler`]: sub-pixel upsampling (Shi et al. 2016): `log2(scale)` stages of
+//!   `conv(feats -> 4 * feats)` + `PixelShuffle(2)` for powers of two, one stage of
+//!   `conv(feats -> 9 * feats)` + `PixelShuffle(3)` for scale 3 (EDSR-PyTorch `Upsampler`).
+//! - [`MeanShift`]: subtracting / adding the DIV2K RGB mean (EDSR, RCAN).
+//! - [`upsample_bilinear`], [`upsample_nearest`]: `F.interpolate` by an integer factor.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{PRelu, PReluConfig, PaddingConfig2d, PixelShuffle, PixelShuffleConfig};
+use burn::tensor::activation::relu;
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::error::ModelError;
+use crate::weights::FixedTensor;
+
+/// DIV2K RGB mean used by EDSR-PyTorch's `MeanShift` (standard deviation 1).
+pub const DIV2K_RGB_MEAN: [f64; 3] = [0.4488, 0.4371, 0.4040];
+
+/// A `kernel x kernel` convolution with bias and `kernel / 2` zero padding.
+pub fn conv(channels_in: usize, channels_out: usize, kernel: usize, device: &Device) -> Conv2d {
+    let pad = kernel / 2;
+    Conv2dConfig::new([channels_in, channels_out], [kernel, kernel])
+        .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+        .init(device)
+}
+
+/// Residual block without batch norm: `x + res_scale * conv2(relu(conv1(x)))`.
+#[derive(Module, Debug)]
+pub struct ResBlock {
+    /// First 3x3 convolution.
+    pub conv1: Conv2d,
+    /// Second 3x3 convolution.
+    pub conv2: Conv2d,
+    /// Residual scaling factor.
+    pub res_scale: f64,
+}
+
+impl ResBlock {
+    /// A block of `feats` channels with 3x3 convolutions.
+    pub fn new(feats: usize, res_scale: f64, device: &Device) -> Self {
+        Self {
+            conv1: conv(feats, feats, 3, device),
+            conv2: conv(feats, feats, 3, device),
+            res_scale,
+        }
+    }
+
+    /// Applies the block.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let res = self.conv2.forward(relu(self.conv1.forward(x.clone())));
+        x + res.mul_scalar(self.res_scale)
+    }
+}
+
+/// A convolution followed by a PReLU with one slope per output channel.
+#[derive(Module, Debug)]
+pub struct ConvPRelu {
+    /// The convolution.
+    pub conv: Conv2d,
+    /// The activation (`alpha` has one slope per channel).
+    pub act: PRelu,
+}
+
+impl ConvPRelu {
+    /// `kernel x kernel` convolution from `channels_in` to `channels_out`, then PReLU.
+    pub fn new(channels_in: usize, channels_out: usize, kernel: usize, device: &Device) -> Self {
+        Self {
+            conv: conv(channels_in, channels_out, kernel, device),
+            act: PReluConfig::new()
+                .with_num_parameters(channels_out)
+                .init(device),
+        }
+    }
+
+    /// Applies the convolution and the activation.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.act.forward(self.conv.forward(x))
+    }
+}
+
+/// The pixel-shuffle factors of each upsampling stage for `scale`: `[2; log2(scale)]` for a
+/// power of two, `[3]` for 3, `None` otherwise.
+pub fn upsample_factors(scale: usize) -> Option<Vec<usize>> {
+    match scale {
+        3 => Some(vec![3]),
+        s if s >= 2 && s.is_power_of_two() => Some(vec![2; s.trailing_zeros() as usize]),
+        _ => None,
+    }
+}
+
+/// Sub-pixel upsampler: each stage is `conv3x3(feats -> r^2 * feats)` then `PixelShuffle(r)`.
+#[derive(Module, Debug)]
+pub struct Upsampler {
+    /// One convolution per stage.
+    pub stages: Vec<Conv2d>,
+    /// The pixel-shuffle of each stage, in the same order.
+    pub shuffles: Vec<PixelShuffle>,
+}
+
+impl Upsampler {
+    /// An upsampler of `feats` channels by `scale` (2, 3, or a larger power of two).
+    pub fn new(
+        arch: &'static str,
+        feats: usize,
+        scale: usize,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        let factors = upsample_factors(scale).ok_or_else(|| ModelError::UnsupportedScale {
+            arch,
+            scale,
+            supported: "2, 3 or a power of two".into(),
+        })?;
+        Ok(Self {
+            stages: factors
+                .iter()
+                .map(|&r| conv(feats, feats * r * r, 3, device))
+                .collect(),
+            shuffles: factors
+                .iter()
+                .map(|&r| PixelShuffleConfig::new(r).init())
+                .collect(),
+        })
+    }
+
+    /// Applies every stage; `act(stage, x)` runs after each pixel shuffle.
+    pub fn forward_with(
+        &self,
+        x: Tensor<4>,
+        act: impl Fn(usize, Tensor<4>) -> Tensor<4>,
+    ) -> Tensor<4> {
+        self.stages
+            .iter()
+            .zip(&self.shuffles)
+            .enumerate()
+            .fold(x, |x, (i, (conv, shuffle))| {
+                act(i, shuffle.forward(conv.forward(x)))
+            })
+    }
+
+    /// Applies every stage with no activation.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.forward_with(x, |_, x| x)
+    }
+}
+
+/// Adds `sign * rgb_range * mean` to each RGB channel (EDSR-PyTorch `MeanShift` with std 1).
+#[derive(Module, Debug)]
+pub struct MeanShift {
+    /// Per-channel mean, in [0, 1] units.
+    pub mean: [f64; 3],
+    /// Pixel value range the network was trained on (1 or 255).
+    pub rgb_range: f64,
+}
+
+impl MeanShift {
+    /// The DIV2K mean shift for `rgb_range`.
+    pub fn div2k(rgb_range: f64) -> Self {
+        Self {
+            mean: DIV2K_RGB_MEAN,
+            rgb_range,
+        }
+    }
+
+    fn offset(&self, sign: f64, device: &Device) -> Tensor<4> {
+        let values: Vec<f32> = self
+            .mean
+            .iter()
+            .map(|m| (sign * self.rgb_range * m) as f32)
+            .collect();
+        Tensor::from_data(TensorData::new(values, [1, 3, 1, 1]), device)
+    }
+
+    /// The values EDSR-PyTorch stores for its `sub_mean` / `add_mean` 1x1 convolutions
+    /// (identity weight, bias `-/+ rgb_range * mean`), which checkpoints carry.
+    pub fn pytorch_tensors(&self) -> Vec<FixedTensor> {
+        let identity: Vec<f32> = (0..9).map(|i| if i % 4 == 0 { 1.0 } else { 0.0 }).collect();
+        let bias = |sign: f64| -> Vec<f32> {
+            self.mean
+                .iter()
+                .map(|m| (sign * self.rgb_range * m) as f32)
+                .collect()
+        };
+        vec![
+            FixedTensor::new("sub_mean.weight", identity.clone()),
+            FixedTensor::new("sub_mean.bias", bias(-1.0)),
+            FixedTensor::new("add_mean.weight", identity),
+            FixedTensor::new("add_mean.bias", bias(1.0)),
+        ]
+    }
+
+    /// `x - rgb_range * mean` (the `sub_mean` layer).
+    pub fn sub(&self, x: Tensor<4>) -> Tensor<4> {
+        let offset = self.offset(-1.0, &x.device());
+        x + offset
+    }
+
+    /// `x + rgb_range * mean` (the `add_mean` layer).
+    pub fn add(&self, x: Tensor<4>) -> Tensor<4> {
+        let offset = self.offset(1.0, &x.device());
+        x + offset
+    }
+}
+
+/// EDSR-PyTorch keys shared by EDSR and RCAN: `head` -> `head.0`, `upsampler.stages.k` ->
+/// `tail.0.{2k}` (convolutions and pixel shuffles alternate in the `Upsampler` sequential),
+/// `tail` -> `tail.1`.
+pub fn edsr_head_tail_key(segs: &[&str]) -> Option<String> {
+    match segs {
+        ["head", leaf] => Some(format!("head.0.{leaf}")),
+        ["upsampler", "stages", k, leaf] => {
+            Some(format!("tail.0.{}.{leaf}", 2 * k.parse::<usize>().ok()?))
+        }
+        ["tail", leaf] => Some(format!("tail.1.{leaf}")),
+        _ => None,
+    }
+}
+
+/// Bilinear upsampling by an integer factor, as PyTorch's
+/// `F.interpolate(x, scale_factor=factor, mode='bilinear', align_corners=False)`: half-pixel
+/// centres, source coordinate `(dst + 0.5) / factor - 0.5` clamped at 0, edge replication.
+pub fn upsample_bilinear(x: Tensor<4>, factor: usize) -> Tensor<4> {
+    resize(x, factor, InterpolateMode::Bilinear)
+}
+
+/// Nearest-neighbour upsampling by an integer factor (`F.interpolate(.., mode='nearest')`):
+/// each pixel repeated `factor x factor` times.
+pub fn upsample_nearest(x: Tensor<4>, factor: usize) -> Tensor<4> {
+    resize(x, factor, InterpolateMode::Nearest)
+}
+
+fn resize(x: Tensor<4>, factor: usize, mode: InterpolateMode) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    interpolate(
+        x,
+        InterpolateOptions::new(mode)
+            .with_align_corners(false)
+            .with_output_size([h * factor, w * factor]),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upsample_factors_per_scale() {
+        assert_eq!(upsample_factors(2), Some(vec![2]));
+        assert_eq!(upsample_factors(3), Some(vec![3]));
+        assert_eq!(upsample_factors(4), Some(vec![2, 2]));
+        assert_eq!(upsample_factors(8), Some(vec![2, 2, 2]));
+        assert_eq!(upsample_factors(5), None);
+        assert_eq!(upsample_factors(1), None);
+    }
+
+    #[test]
+    fn bilinear_matches_pytorch_half_pixel_rule() {
+        let device = Device::flex();
+        // F.interpolate(torch.tensor([[[[0., 1.], [2., 3.]]]]), scale_factor=2,
+        //               mode='bilinear', align_corners=False)
+        let expected = [
+            0.0, 0.25, 0.75, 1.0, 0.5, 0.75, 1.25, 1.5, 1.5, 1.75, 2.25, 2.5, 2.0, 2.25, 2.75, 3.0,
+        ];
+        let x = Tensor::<4>::from_data(
+            TensorData::new(vec![0.0f32, 1.0, 2.0, 3.0], [1, 1, 2, 2]),
+            &device,
+        );
+        let y = upsample_bilinear(x, 2)
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        for (a, b) in y.iter().zip(expected) {
+            assert!((a - b).abs() < 1e-6, "{y:?}");
+        }
+    }
+
+    #[test]
+    fn nearest_repeats_pixels() {
+        let device = Device::flex();
+        let x = Tensor::<4>::from_data(TensorData::new(vec![1.0f32, 2.0], [1, 1, 1, 2]), &device);
+        let y = upsample_nearest(x, 2)
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        assert_eq!(y, vec![1.0, 1.0, 2.0, 2.0, 1.0, 1.0, 2.0, 2.0]);
+    }
+
+    #[test]
+    fn upsampler_shapes() {
+        let device = Device::flex();
+        for scale in [2, 3, 4, 8] {
+            let up = Upsampler::new("test", 4, scale, &device).unwrap();
+            let y = up.forward(Tensor::zeros([1, 4, 3, 2], &device));
+            assert_eq!(y.dims(), [1, 4, 3 * scale, 2 * scale]);
+        }
+        assert!(Upsampler::new("test", 4, 5, &device).is_err());
+    }
+}

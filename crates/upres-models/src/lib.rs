@@ -1,0 +1,21 @@
+//! Super-resolution architectures for upres, on burn.
+//!
+//! - [`arch`]: one module per architecture (SRCNN, FSRCNN, ESPCN, EDSR, RCAN, SRResNet and
+//!   MSRResNet, RRDBNet, SRVGGNetCompact), each a `Config` and a `Module` whose `forward` takes an
+//!   NCHW RGB tensor with values in [0, 1] and returns the super-resolved image on the same
+//!   scale (unclamped). [`arch::SrNetwork`] holds any of them.
+//! - [`registry`]: every model by name, the scales it supports, a builder and a listing.
+//! - [`weights`]: upres safetensors files and PyTorch checkpoints with official key names.
+//!
+//! Models have no backend type parameter: the [`Device`](burn::tensor::Device) they are built
+//! on picks the backend (`Device::flex()`, the pure-Rust CPU backend, is always available;
+//! the `wgpu` and `tch` features add those backends).
+
+pub mod arch;
+pub mod error;
+pub mod registry;
+pub mod weights;
+
+pub use arch::SrNetwork;
+pub use error::{ModelError, WeightsError};
+pub use registry::{InputKind, ModelEntry, ModelSpec, SrModel, build, entries, spec, specs};

@@ -1,0 +1,334 @@
+//! Every model upres knows by name, the scales each supports, and a builder.
+//!
+//! [`build`] makes any registered model at a scale on a device, with paper-default
+//! hyper-parameters; [`entries`] lists them all, with parameter counts per scale, as plain data
+//! (parameters are created lazily, so listing allocates no weights).
+
+use std::path::Path;
+
+use burn::tensor::{Device, Tensor};
+
+use crate::arch::{
+    EdsrConfig, EspcnConfig, FsrcnnConfig, MsrResNetConfig, RcanConfig, RrdbNetConfig, SrNetwork,
+    SrResNetConfig, SrVggConfig, SrcnnConfig, trainable_params,
+};
+use crate::error::{ModelError, WeightsError};
+use crate::weights;
+
+/// What a model takes as input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// The low-resolution image; the model upscales it.
+    LowResolution,
+    /// The image already upscaled to the target size with bicubic interpolation (SRCNN); the
+    /// caller upsamples, the model keeps the size.
+    Upsampled,
+}
+
+/// A registered model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelSpec {
+    /// Registry name (`edsr-baseline`, ...).
+    pub name: &'static str,
+    /// One-line description.
+    pub description: &'static str,
+    /// The paper that introduced it.
+    pub paper: &'static str,
+    /// Supported upscaling factors.
+    pub scales: &'static [usize],
+    /// Whether the model takes the low-resolution or the bicubic-upscaled image.
+    pub input: InputKind,
+}
+
+const SPECS: &[ModelSpec] = &[
+    ModelSpec {
+        name: "srcnn",
+        description: "SRCNN 9-5-5, 64/32 filters, on the bicubic-upscaled image",
+        paper: "Dong et al., Image Super-Resolution Using Deep Convolutional Networks, TPAMI 2016",
+        scales: &[2, 3, 4],
+        input: InputKind::Upsampled,
+    },
+    ModelSpec {
+        name: "fsrcnn",
+        description: "FSRCNN d=56 s=12 m=4, PReLU, 9x9 transposed-convolution upsampler",
+        paper: "Dong et al., Accelerating the Super-Resolution Convolutional Neural Network, ECCV 2016",
+        scales: &[2, 3, 4, 8],
+        input: InputKind::LowResolution,
+    },
+    ModelSpec {
+        name: "espcn",
+        description: "ESPCN 5x5-64, 3x3-32, tanh, sub-pixel convolution",
+        paper: "Shi et al., Real-Time Single Image and Video Super-Resolution Using an Efficient Sub-Pixel CNN, CVPR 2016",
+        scales: &[2, 3, 4, 8],
+        input: InputKind::LowResolution,
+    },
+    ModelSpec {
+        name: "edsr-baseline",
+        description: "EDSR baseline: 16 residual blocks, 64 features, res_scale 1",
+        paper: "Lim et al., Enhanced Deep Residual Networks for Single Image Super-Resolution, CVPRW 2017",
+        scales: &[2, 3, 4, 8],
+        input: InputKind::LowResolution,
+    },
+    ModelSpec {
+        name: "edsr",
+        description: "EDSR: 32 residual blocks, 256 features, res_scale 0.1",
+        paper: "Lim et al., Enhanced Deep Residual Networks for Single Image Super-Resolution, CVPRW 2017",
+        scales: &[2, 3, 4, 8],
+        input: InputKind::LowResolution,
+    },
+    ModelSpec {
+        name: "rcan",
+        description: "RCAN: 10 residual groups x 20 channel-attention blocks, 64 features",
+        paper: "Zhang et al., Image Super-Resolution Using Very Deep Residual Channel Attention Networks, ECCV 2018",
+        scales: &[2, 3, 4, 8],
+        input: InputKind::LowResolution,
+    },
+    ModelSpec {
+        name: "srresnet",
+        description: "SRResNet (SRGAN generator): 16 residual blocks with batch norm, PReLU",
+        paper: "Ledig et al., Photo-Realistic Single Image Super-Resolution Using a GAN, CVPR 2017",
+        scales: &[2, 3, 4, 8],
+        input: InputKind::LowResolution,
+    },
+    ModelSpec {
+        name: "msrresnet",
+        description: "MSRResNet (BasicSR): SRResNet without batch norm, bilinear skip",
+        paper: "Wang et al., ESRGAN: Enhanced Super-Resolution Generative Adversarial Networks, ECCVW 2018",
+        scales: &[2, 3, 4],
+        input: InputKind::LowResolution,
+    },
+    ModelSpec {
+        name: "rrdbnet",
+        description: "RRDBNet (ESRGAN / Real-ESRGAN generator): 23 RRDBs, 64 features, growth 32",
+        paper: "Wang et al., ESRGAN: Enhanced Super-Resolution Generative Adversarial Networks, ECCVW 2018",
+        scales: &[2, 4],
+        input: InputKind::LowResolution,
+    },
+    ModelSpec {
+        name: "srvgg-compact",
+        description: "SRVGGNetCompact (Real-ESRGAN compact): 16 convolutions, 64 features, PReLU",
+        paper: "Wang et al., Real-ESRGAN: Training Real-World Blind Super-Resolution with Pure Synthetic Data, ICCVW 2021",
+        scales: &[2, 3, 4, 8],
+        input: InputKind::LowResolution,
+    },
+];
+
+/// All registered models.
+pub fn specs() -> &'static [ModelSpec] {
+    SPECS
+}
+
+/// The registered model called `name`.
+pub fn spec(name: &str) -> Result<&'static ModelSpec, ModelError> {
+    SPECS
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| unknown(name))
+}
+
+fn unknown(name: &str) -> ModelError {
+    ModelError::UnknownModel {
+        name: name.to_string(),
+        known: SPECS.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
+    }
+}
+
+/// A registered model built at a scale.
+#[derive(Debug)]
+pub struct SrModel {
+    spec: &'static ModelSpec,
+    scale: usize,
+    /// The network.
+    pub network: SrNetwork,
+}
+
+impl SrModel {
+    /// The registry entry.
+    pub fn spec(&self) -> &'static ModelSpec {
+        self.spec
+    }
+
+    /// Registry name.
+    pub fn name(&self) -> &'static str {
+        self.spec.name
+    }
+
+    /// Upscaling factor.
+    pub fn scale(&self) -> usize {
+        self.scale
+    }
+
+    /// Whether the input must be the bicubic-upscaled image ([`InputKind::Upsampled`]).
+    pub fn input(&self) -> InputKind {
+        self.spec.input
+    }
+
+    /// Number of trainable parameters (batch norm running statistics excluded).
+    pub fn num_params(&self) -> usize {
+        trainable_params(&self.network)
+    }
+
+    /// Input sides must be multiples of this: 2 for RRDBNet x2, which pixel-unshuffles its
+    /// input, 1 otherwise.
+    pub fn input_multiple(&self) -> usize {
+        match self.network {
+            SrNetwork::RrdbNet(_) if self.scale == 2 => 2,
+            _ => 1,
+        }
+    }
+
+    /// Runs the model on an NCHW RGB batch in [0, 1] (see [`SrModel::input`]); the output is
+    /// unclamped.
+    pub fn forward(&self, x: Tensor<4>) -> Result<Tensor<4>, ModelError> {
+        let [_, channels, h, w] = x.dims();
+        let invalid = |reason: String| ModelError::InvalidInput {
+            model: self.spec.name,
+            reason,
+        };
+        if channels != 3 {
+            return Err(invalid(format!("expects 3 (RGB) channels, got {channels}")));
+        }
+        let m = self.input_multiple();
+        if h == 0 || w == 0 || h % m != 0 || w % m != 0 {
+            return Err(invalid(format!(
+                "input of {w}x{h} pixels: sides must be positive multiples of {m}"
+            )));
+        }
+        Ok(self.network.forward(x))
+    }
+
+    /// Loads a PyTorch checkpoint with the reference implementation's key names.
+    pub fn load_pytorch(&mut self, path: &Path) -> Result<(), WeightsError> {
+        weights::load_pytorch(&mut self.network, path)
+    }
+
+    /// Loads an upres safetensors file.
+    pub fn load_safetensors(&mut self, path: &Path) -> Result<(), WeightsError> {
+        weights::load_safetensors(&mut self.network, path)
+    }
+
+    /// Saves the parameters as an upres safetensors file.
+    pub fn save_safetensors(&self, path: &Path) -> Result<(), WeightsError> {
+        weights::save_safetensors(&self.network, path)
+    }
+}
+
+/// Builds the registered model `name` at `scale` on `device`, with paper-default
+/// hyper-parameters and freshly initialised weights.
+pub fn build(name: &str, scale: usize, device: &Device) -> Result<SrModel, ModelError> {
+    let spec = spec(name)?;
+    if !spec.scales.contains(&scale) {
+        return Err(ModelError::UnsupportedScale {
+            arch: spec.name,
+            scale,
+            supported: join(spec.scales),
+        });
+    }
+    let network = match spec.name {
+        "srcnn" => SrNetwork::Srcnn(SrcnnConfig::new().init(device)?),
+        "fsrcnn" => SrNetwork::Fsrcnn(FsrcnnConfig::new(scale).init(device)?),
+        "espcn" => SrNetwork::Espcn(EspcnConfig::new(scale).init(device)?),
+        "edsr-baseline" => SrNetwork::Edsr(EdsrConfig::baseline(scale).init(device)?),
+        "edsr" => SrNetwork::Edsr(EdsrConfig::full(scale).init(device)?),
+        "rcan" => SrNetwork::Rcan(RcanConfig::new(scale).init(device)?),
+        "srresnet" => SrNetwork::SrResNet(SrResNetConfig::new(scale).init(device)?),
+        "msrresnet" => SrNetwork::MsrResNet(MsrResNetConfig::new(scale).init(device)?),
+        "rrdbnet" => SrNetwork::RrdbNet(RrdbNetConfig::new(scale).init(device)?),
+        "srvgg-compact" => SrNetwork::SrVgg(SrVggConfig::new(scale).init(device)?),
+        other => return Err(unknown(other)),
+    };
+    Ok(SrModel {
+        spec,
+        scale,
+        network,
+    })
+}
+
+fn join(scales: &[usize]) -> String {
+    scales
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One line of `upres models`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelEntry {
+    /// Registry name.
+    pub name: &'static str,
+    /// One-line description.
+    pub description: &'static str,
+    /// The paper that introduced it.
+    pub paper: &'static str,
+    /// Supported scales.
+    pub scales: Vec<usize>,
+    /// `(scale, trainable parameters)` for each supported scale.
+    pub params: Vec<(usize, usize)>,
+    /// Whether the model takes the low-resolution or the bicubic-upscaled image.
+    pub input: InputKind,
+}
+
+/// Every registered model with its parameter count per scale.
+pub fn entries() -> Result<Vec<ModelEntry>, ModelError> {
+    let device = Device::flex();
+    SPECS
+        .iter()
+        .map(|spec| {
+            let params = spec
+                .scales
+                .iter()
+                .map(|&scale| Ok((scale, build(spec.name, scale, &device)?.num_params())))
+                .collect::<Result<Vec<_>, ModelError>>()?;
+            Ok(ModelEntry {
+                name: spec.name,
+                description: spec.description,
+                paper: spec.paper,
+                scales: spec.scales.to_vec(),
+                params,
+                input: spec.input,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_name_and_scale_are_errors() {
+        let device = Device::flex();
+        let err = build("edsr-large", 2, &device).unwrap_err();
+        assert!(err.to_string().contains("edsr-baseline"), "{err}");
+        let err = build("rrdbnet", 3, &device).unwrap_err();
+        assert!(err.to_string().contains("x3"), "{err}");
+    }
+
+    #[test]
+    fn forward_checks_the_input() {
+        let device = Device::flex();
+        let model = build("rrdbnet", 2, &device).unwrap();
+        assert_eq!(model.input_multiple(), 2);
+        let odd = Tensor::zeros([1, 3, 5, 4], &device);
+        assert!(matches!(
+            model.forward(odd),
+            Err(ModelError::InvalidInput { .. })
+        ));
+        let gray = Tensor::zeros([1, 1, 4, 4], &device);
+        assert!(model.forward(gray).is_err());
+        let srvgg = build("srvgg-compact", 3, &device).unwrap();
+        let y = srvgg.forward(Tensor::zeros([1, 3, 5, 4], &device)).unwrap();
+        assert_eq!(y.dims(), [1, 3, 15, 12]);
+    }
+
+    #[test]
+    fn every_spec_builds_at_every_scale() {
+        let entries = entries().unwrap();
+        assert_eq!(entries.len(), specs().len());
+        for entry in &entries {
+            assert_eq!(entry.params.len(), entry.scales.len());
+            assert!(entry.params.iter().all(|&(_, n)| n > 0), "{}", entry.name);
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Weight stores.
+//!
+//! - upres's own files: safetensors with upres's parameter names (the module paths, e.g.
+//!   `body.3.conv1.weight`), written by [`save_safetensors`] and read by [`load_safetensors`].
+//! - PyTorch checkpoints (`.pth` / `.pt`) under the official key names of the reference
+//!   repositories, read by [`load_pytorch`]: each architecture maps its parameter paths to those
+//!   keys ([`PytorchKeys`]). A state dict may be nested under `params_ema` (preferred), `params`
+//!   (BasicSR, Real-ESRGAN) or `state_dict`, and may carry DataParallel's `module.` prefix.
+//!   Batch norm's `num_batches_tracked` is ignored; fixed tensors such as EDSR's mean shift are
+//!   checked against the model ([`FixedTensor`]).
+//!
+//! Every mismatch is a [`WeightsError`] that names the key: a key the model needs and the file
+//! lacks, a key the file has and the model does not use, a shape that differs.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use burn::store::pytorch_reader::{PytorchReader, Tensor as PtTensor};
+use burn::store::{ApplyError, ApplyResult, ModuleSnapshot, ModuleStore, SafetensorsStore, bridge};
+
+use crate::error::WeightsError;
+
+/// A tensor that PyTorch checkpoints carry but that is fixed in upres (not a parameter): when
+/// present in a checkpoint its values must match.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixedTensor {
+    /// Official key.
+    pub key: String,
+    /// Expected values, row-major.
+    pub values: Vec<f32>,
+}
+
+impl FixedTensor {
+    /// A fixed tensor `key` with `values`.
+    pub fn new(key: &str, values: Vec<f32>) -> Self {
+        Self {
+            key: key.to_string(),
+            values,
+        }
+    }
+}
+
+/// How an architecture's parameters are named in the reference PyTorch implementation.
+pub trait PytorchKeys {
+    /// The official key of the parameter at upres path `param` (`None`: no counterpart).
+    fn pytorch_key(&self, param: &str) -> Option<String>;
+
+    /// Non-parameter tensors that checkpoints may carry, with their expected values.
+    fn fixed_tensors(&self) -> Vec<FixedTensor> {
+        Vec::new()
+    }
+}
+
+/// PyTorch's name for a parameter leaf: PReLU `alpha` and batch norm `gamma` are `weight`,
+/// batch norm `beta` is `bias`.
+pub fn torch_leaf(leaf: &str) -> &str {
+    match leaf {
+        "alpha" | "gamma" => "weight",
+        "beta" => "bias",
+        other => other,
+    }
+}
+
+/// Dictionaries a state dict may be nested in, by preference.
+const NESTING_KEYS: [&str; 3] = ["params_ema", "params", "state_dict"];
+
+/// Relative tolerance when checking fixed tensors.
+const FIXED_TOLERANCE: f32 = 1e-4;
+
+/// Loads a PyTorch checkpoint with official key names into `model`.
+pub fn load_pytorch<M>(model: &mut M, path: &Path) -> Result<(), WeightsError>
+where
+    M: ModuleSnapshot + PytorchKeys,
+{
+    let reader = PytorchReader::new(path).map_err(|e| WeightsError::Checkpoint {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let mut tensors = state_dict(reader.into_tensors());
+
+    let mut loaded = Vec::new();
+    for param in model.collect(None, None, true) {
+        let key = model
+            .pytorch_key(&param.name)
+            .ok_or_else(|| WeightsError::Tensor {
+                path: path.to_path_buf(),
+                key: param.name.clone(),
+                message: "parameter has no PyTorch counterpart".into(),
+            })?;
+        let tensor = tensors
+            .remove(&key)
+            .ok_or_else(|| WeightsError::MissingKey {
+                path: path.to_path_buf(),
+                key: key.clone(),
+                param: param.name.clone(),
+            })?;
+        let expected = param.shape.to_vec();
+        if tensor.shape() != expected.as_slice() {
+            return Err(WeightsError::ShapeMismatch {
+                path: path.to_path_buf(),
+                key,
+                expected,
+                found: tensor.shape().to_vec(),
+            });
+        }
+        let mut pack = bridge::from_pytorch(tensor);
+        pack.name = param.name;
+        loaded.push(pack);
+    }
+
+    for fixed in model.fixed_tensors() {
+        if let Some(tensor) = tensors.remove(&fixed.key) {
+            check_fixed(path, &fixed, tensor)?;
+        }
+    }
+    tensors.retain(|key, _| !key.ends_with(".num_batches_tracked"));
+    if let Some(key) = tensors.keys().min() {
+        return Err(WeightsError::UnexpectedKey {
+            path: path.to_path_buf(),
+            key: key.clone(),
+            count: tensors.len(),
+        });
+    }
+
+    let result = model.apply(loaded, None, None, true);
+    check_applied(path, result)
+}
+
+/// The flat state dict of a checkpoint: unnests `params_ema` / `params` / `state_dict` and
+/// strips a common `module.` prefix.
+fn state_dict(tensors: HashMap<String, PtTensor>) -> HashMap<String, PtTensor> {
+    let nesting = NESTING_KEYS.iter().find(|nest| {
+        let prefix = format!("{nest}.");
+        tensors.keys().any(|k| k.starts_with(&prefix))
+    });
+    let tensors: HashMap<String, PtTensor> = match nesting {
+        Some(nest) => {
+            let prefix = format!("{nest}.");
+            tensors
+                .into_iter()
+                .filter_map(|(k, t)| k.strip_prefix(&prefix).map(|k| (k.to_string(), t)))
+                .collect()
+        }
+        None => tensors,
+    };
+    if !tensors.is_empty() && tensors.keys().all(|k| k.starts_with("module.")) {
+        tensors
+            .into_iter()
+            .map(|(k, t)| (k["module.".len()..].to_string(), t))
+            .collect()
+    } else {
+        tensors
+    }
+}
+
+fn check_fixed(path: &Path, fixed: &FixedTensor, tensor: PtTensor) -> Result<(), WeightsError> {
+    let key = fixed.key.clone();
+    let values = bridge::into_data(bridge::from_pytorch(tensor))
+        .map_err(|e| e.to_string())
+        .and_then(|data| data.try_into_vec_as::<f32>().map_err(|e| format!("{e:?}")))
+        .map_err(|message| WeightsError::Tensor {
+            path: path.to_path_buf(),
+            key: key.clone(),
+            message,
+        })?;
+    let scale = fixed.values.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let matches = values.len() == fixed.values.len()
+        && values
+            .iter()
+            .zip(&fixed.values)
+            .all(|(a, b)| (a - b).abs() <= FIXED_TOLERANCE * scale);
+    if matches {
+        Ok(())
+    } else {
+        Err(WeightsError::FixedTensor {
+            path: path.to_path_buf(),
+            key,
+            message: format!(
+                "holds {values:?}, the model expects {:?} (for EDSR/RCAN's mean shift: set \
+                 rgb_range to the range the checkpoint was trained with)",
+                fixed.values
+            ),
+        })
+    }
+}
+
+/// Turns the outcome of applying tensors into an error naming the first offending key.
+fn check_applied(path: &Path, result: ApplyResult) -> Result<(), WeightsError> {
+    if let Some(error) = result.errors.first() {
+        return Err(match error {
+            ApplyError::ShapeMismatch {
+                path: key,
+                expected,
+                found,
+            } => WeightsError::ShapeMismatch {
+                path: path.to_path_buf(),
+                key: key.clone(),
+                expected: expected.to_vec(),
+                found: found.to_vec(),
+            },
+            other => WeightsError::Tensor {
+                path: path.to_path_buf(),
+                key: apply_error_path(other).to_string(),
+                message: other.to_string(),
+            },
+        });
+    }
+    if let Some((param, _)) = result.missing.first() {
+        return Err(WeightsError::MissingKey {
+            path: path.to_path_buf(),
+            key: param.clone(),
+            param: param.clone(),
+        });
+    }
+    if let Some(key) = result.unused.iter().min() {
+        return Err(WeightsError::UnexpectedKey {
+            path: path.to_path_buf(),
+            key: key.clone(),
+            count: result.unused.len(),
+        });
+    }
+    Ok(())
+}
+
+fn apply_error_path(error: &ApplyError) -> &str {
+    match error {
+        ApplyError::ShapeMismatch { path, .. }
+        | ApplyError::DTypeMismatch { path, .. }
+        | ApplyError::AdapterError { path, .. }
+        | ApplyError::LoadError { path, .. } => path,
+    }
+}
+
+/// Writes `model`'s parameters to a safetensors file under upres's names (overwriting).
+pub fn save_safetensors<M: ModuleSnapshot>(model: &M, path: &Path) -> Result<(), WeightsError> {
+    let mut store = SafetensorsStore::from_file(path)
+        .skip_enum_variants(true)
+        .overwrite(true);
+    model
+        .save_into(&mut store)
+        .map_err(|e| WeightsError::Safetensors {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+}
+
+/// Reads a safetensors file written by [`save_safetensors`] into `model`; every parameter must
+/// be present with its shape, and every tensor in the file must belong to a parameter.
+pub fn load_safetensors<M: ModuleSnapshot>(model: &mut M, path: &Path) -> Result<(), WeightsError> {
+    let mut store = SafetensorsStore::from_file(path)
+        .skip_enum_variants(true)
+        .allow_partial(true)
+        .validate(false);
+    let result = store
+        .apply_to(model)
+        .map_err(|e| WeightsError::Safetensors {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    check_applied(path, result)
+}
