@@ -1,1 +1,14 @@
+//! Images in and out of upres: decoding and encoding with bit depth, alpha and metadata kept
+//! ([`io`]), BT.601 color ([`color`]), MATLAB-compatible resampling ([`resize`]), and
+//! the [`Upscaler`] interface that every SR method implements.
 
+mod buffer;
+pub mod color;
+mod error;
+pub mod io;
+pub mod resize;
+mod upscaler;
+
+pub use buffer::{Depth, Image, Layout};
+pub use error::{ImageError, Result};
+pub use upscaler::{Bicubic, UpscaleError, Upscaler};

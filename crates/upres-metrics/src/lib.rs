@@ -1,1 +1,10 @@
+//! Image quality as the SR papers measure it: PSNR and SSIM ([`quality`]) under the field's
+//! protocol (Y of BT.601, `scale` pixels cropped from each border: [`protocol`]), and the
+//! benchmark loop over a dataset folder ([`evaluate`]).
 
+pub mod evaluate;
+pub mod protocol;
+pub mod quality;
+
+pub use evaluate::{Dataset, DatasetScores, EvalError, ImageScores, LowResSource, evaluate};
+pub use protocol::{Channel, Protocol, Scores, compare};

@@ -1,1 +1,45 @@
-fn main() {}
+//! `upres`: image super-resolution from the command line. Argument parsing and progress only;
+//! every decision lives in the library crates.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "upres",
+    version,
+    about = "Image super-resolution: upscale, evaluate, train."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Upscale an image file.
+    Upscale(commands::upscale::Args),
+    /// Make the MATLAB-bicubic low-resolution version of an image.
+    Downscale(commands::downscale::Args),
+    /// Score a method on benchmark datasets under the papers' protocol.
+    Eval(commands::eval::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Upscale(args) => commands::upscale::run(args),
+        Command::Downscale(args) => commands::downscale::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line: the error and its causes, joined.
+            eprintln!("upres: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

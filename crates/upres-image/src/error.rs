@@ -1,0 +1,49 @@
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong reading, writing or transforming an image.
+///
+/// Each variant renders as one line that names the file (where there is one) and the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot decode: {reason}")]
+    Decode { path: PathBuf, reason: String },
+    #[error("{path}: cannot encode: {reason}")]
+    Encode { path: PathBuf, reason: String },
+    #[error("{path}: unsupported: {reason}")]
+    Unsupported { path: PathBuf, reason: String },
+    #[error("{0}")]
+    InvalidArgument(String),
+}
+
+impl ImageError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Maps an `image` crate error on `path` to the variant that says what kind of failure it was.
+    pub(crate) fn from_codec(path: &Path, err: image::ImageError, encoding: bool) -> Self {
+        let path = path.to_path_buf();
+        let reason = one_line(&err.to_string());
+        match err {
+            image::ImageError::IoError(source) if !encoding => Self::Io { path, source },
+            image::ImageError::Unsupported(_) => Self::Unsupported { path, reason },
+            _ if encoding => Self::Encode { path, reason },
+            _ => Self::Decode { path, reason },
+        }
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub type Result<T, E = ImageError> = std::result::Result<T, E>;

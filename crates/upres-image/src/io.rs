@@ -1,0 +1,524 @@
+//! Reading and writing image files without losing what users care about: bit depth, alpha,
+//! palette transparency, the ICC profile and EXIF (with the orientation applied on read).
+
+use crate::buffer::{Depth, Image, Layout};
+use crate::error::{ImageError, Result};
+use image::{
+    DynamicImage, ImageBuffer, ImageDecoder, ImageEncoder, ImageReader, Limits, Pixel,
+    metadata::Orientation,
+};
+use std::io::{BufRead, BufReader, Cursor, Seek, Write};
+use std::path::Path;
+
+/// The file formats upres reads and writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    Png,
+    Jpeg,
+    WebP,
+    Tiff,
+    Bmp,
+}
+
+impl Format {
+    /// The format named by a path's extension.
+    pub fn from_path(path: &Path) -> Result<Self> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        ext.parse().map_err(|_| ImageError::Unsupported {
+            path: path.to_path_buf(),
+            reason: format!(
+                "no image format for extension '{ext}' (use png, jpg, webp, tif or bmp)"
+            ),
+        })
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Png => "png",
+            Format::Jpeg => "jpg",
+            Format::WebP => "webp",
+            Format::Tiff => "tif",
+            Format::Bmp => "bmp",
+        }
+    }
+
+    fn from_image_format(format: image::ImageFormat) -> Option<Self> {
+        Some(match format {
+            image::ImageFormat::Png => Format::Png,
+            image::ImageFormat::Jpeg => Format::Jpeg,
+            image::ImageFormat::WebP => Format::WebP,
+            image::ImageFormat::Tiff => Format::Tiff,
+            image::ImageFormat::Bmp => Format::Bmp,
+            _ => return None,
+        })
+    }
+
+    /// Whether the format stores 16-bit samples; the others get 8-bit output.
+    pub fn supports_16_bit(self) -> bool {
+        matches!(self, Format::Png | Format::Tiff)
+    }
+
+    /// Whether the encoder stores this channel layout (JPEG has no alpha; the TIFF encoder
+    /// writes no gray+alpha).
+    pub fn supports_layout(self, layout: Layout) -> bool {
+        match self {
+            Format::Jpeg => !layout.has_alpha(),
+            Format::Tiff => layout != Layout::GrayAlpha,
+            _ => true,
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = ImageError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "png" => Ok(Format::Png),
+            "jpg" | "jpeg" => Ok(Format::Jpeg),
+            "webp" => Ok(Format::WebP),
+            "tif" | "tiff" => Ok(Format::Tiff),
+            "bmp" => Ok(Format::Bmp),
+            other => Err(ImageError::InvalidArgument(format!(
+                "unknown image format '{other}' (expected png, jpg, webp, tif or bmp)"
+            ))),
+        }
+    }
+}
+
+/// Metadata carried from input to output.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Metadata {
+    /// The embedded ICC color profile, verbatim.
+    pub icc_profile: Option<Vec<u8>>,
+    /// The raw EXIF block (TIFF structure), with its orientation reset to "upright" once the
+    /// orientation has been applied to the pixels.
+    pub exif: Option<Vec<u8>>,
+}
+
+/// A decoded file: its pixels (already upright), metadata and format.
+#[derive(Clone, Debug)]
+pub struct Decoded {
+    pub image: Image,
+    pub metadata: Metadata,
+    pub format: Format,
+}
+
+/// Limits checked from the header, before any pixel is decoded.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadOptions {
+    /// Refuse images with more pixels than this (a guard against decompression bombs).
+    pub max_pixels: Option<u64>,
+}
+
+/// Reads an image file; errors name the file.
+pub fn read(path: &Path) -> Result<Decoded> {
+    read_with(path, ReadOptions::default())
+}
+
+pub fn read_with(path: &Path, options: ReadOptions) -> Result<Decoded> {
+    let file = std::fs::File::open(path).map_err(|e| ImageError::io(path, e))?;
+    decode_from(BufReader::new(file), path, options)
+}
+
+/// Decodes an in-memory file; `name` is used in error messages.
+pub fn decode(bytes: &[u8], name: &Path, options: ReadOptions) -> Result<Decoded> {
+    decode_from(Cursor::new(bytes), name, options)
+}
+
+fn decode_from(reader: impl BufRead + Seek, path: &Path, options: ReadOptions) -> Result<Decoded> {
+    let codec_err = |e| ImageError::from_codec(path, e, false);
+    let mut reader = ImageReader::new(reader)
+        .with_guessed_format()
+        .map_err(|e| ImageError::io(path, e))?;
+    let format = reader
+        .format()
+        .and_then(Format::from_image_format)
+        .ok_or_else(|| ImageError::Unsupported {
+            path: path.to_path_buf(),
+            reason: "not a PNG, JPEG, WebP, TIFF or BMP file".into(),
+        })?;
+    if format == Format::Jpeg {
+        // The JPEG decoder fills a truncated scan with gray instead of failing; refuse it.
+        let mut bytes = Vec::new();
+        let mut inner = reader.into_inner();
+        inner.rewind().map_err(|e| ImageError::io(path, e))?;
+        inner
+            .read_to_end(&mut bytes)
+            .map_err(|e| ImageError::io(path, e))?;
+        if !jpeg_is_complete(&bytes) {
+            return Err(ImageError::Decode {
+                path: path.to_path_buf(),
+                reason: "truncated JPEG (no end-of-image marker after the last scan)".into(),
+            });
+        }
+        inner.rewind().map_err(|e| ImageError::io(path, e))?;
+        reader = ImageReader::with_format(inner, image::ImageFormat::Jpeg);
+    }
+    // upres streams large images itself; the crate's default 512 MiB cap would refuse a
+    // 12000x9000 16-bit RGBA scan. The caller's pixel limit applies instead.
+    reader.limits(Limits::no_limits());
+    let mut decoder = reader.into_decoder().map_err(codec_err)?;
+    let (w, h) = decoder.dimensions();
+    if let Some(max) = options.max_pixels
+        && u64::from(w) * u64::from(h) > max
+    {
+        return Err(ImageError::Unsupported {
+            path: path.to_path_buf(),
+            reason: format!("{w}x{h} is more than the allowed {max} pixels"),
+        });
+    }
+    let icc_profile = decoder.icc_profile().map_err(codec_err)?;
+    let mut exif = decoder.exif_metadata().map_err(codec_err)?;
+    let orientation = decoder.orientation().map_err(codec_err)?;
+    let mut dynamic = DynamicImage::from_decoder(decoder).map_err(codec_err)?;
+    if orientation != Orientation::NoTransforms {
+        dynamic.apply_orientation(orientation);
+    }
+    if let Some(chunk) = exif.as_mut() {
+        let _previous = Orientation::remove_from_exif_chunk(chunk);
+    }
+    Ok(Decoded {
+        image: from_dynamic(dynamic),
+        metadata: Metadata { icc_profile, exif },
+        format,
+    })
+}
+
+/// Walks a JPEG's marker segments and entropy-coded scans and says whether it reaches the
+/// end-of-image marker. An EOI inside an embedded thumbnail does not count: segments are
+/// skipped by their length, and scan data only ends at a real marker.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let mut i = 2; // after SOI
+    while i + 1 < bytes.len() {
+        if bytes[i] != 0xFF {
+            return false;
+        }
+        let marker = bytes[i + 1];
+        match marker {
+            0xD9 => return true,
+            0xFF => i += 1, // fill byte
+            0x01 | 0xD0..=0xD7 => i += 2,
+            _ => {
+                let Some(len) = bytes.get(i + 2..i + 4) else {
+                    return false;
+                };
+                i += 2 + usize::from(u16::from_be_bytes([len[0], len[1]]));
+                if marker == 0xDA {
+                    // Entropy-coded data: runs to the next marker that is not a stuffed
+                    // zero or a restart marker.
+                    while i + 1 < bytes.len()
+                        && (bytes[i] != 0xFF || matches!(bytes[i + 1], 0x00 | 0xD0..=0xD7))
+                    {
+                        i += 1;
+                    }
+                }
+            }
+        }
+    }
+    false
+}
+
+fn from_dynamic(dynamic: DynamicImage) -> Image {
+    fn wrap<P: Pixel>(buf: ImageBuffer<P, Vec<P::Subpixel>>, layout: Layout, depth: Depth) -> Image
+    where
+        P::Subpixel: Into<f32>,
+    {
+        let (w, h) = buf.dimensions();
+        let data = buf.into_raw().into_iter().map(Into::into).collect();
+        // The buffer's length always matches its dimensions and layout.
+        Image::new(w as usize, h as usize, layout, depth, data).expect("shape of a decoded buffer")
+    }
+    match dynamic {
+        DynamicImage::ImageLuma8(b) => wrap(b, Layout::Gray, Depth::U8),
+        DynamicImage::ImageLumaA8(b) => wrap(b, Layout::GrayAlpha, Depth::U8),
+        DynamicImage::ImageRgb8(b) => wrap(b, Layout::Rgb, Depth::U8),
+        DynamicImage::ImageRgba8(b) => wrap(b, Layout::Rgba, Depth::U8),
+        DynamicImage::ImageLuma16(b) => wrap(b, Layout::Gray, Depth::U16),
+        DynamicImage::ImageLumaA16(b) => wrap(b, Layout::GrayAlpha, Depth::U16),
+        DynamicImage::ImageRgb16(b) => wrap(b, Layout::Rgb, Depth::U16),
+        DynamicImage::ImageRgba16(b) => wrap(b, Layout::Rgba, Depth::U16),
+        // Float sources (none of the enabled codecs produce them today) become 16-bit.
+        other if other.color().has_alpha() => wrap(other.to_rgba16(), Layout::Rgba, Depth::U16),
+        other => wrap(other.to_rgb16(), Layout::Rgb, Depth::U16),
+    }
+}
+
+/// How to write a file.
+#[derive(Clone, Copy, Debug)]
+pub struct WriteOptions {
+    /// The format; `None` takes it from the path's extension.
+    pub format: Option<Format>,
+    /// JPEG quality, 1..=100.
+    pub jpeg_quality: u8,
+    /// Replace an existing file; without it an existing output is an error.
+    pub overwrite: bool,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        Self {
+            format: None,
+            jpeg_quality: 95,
+            overwrite: true,
+        }
+    }
+}
+
+/// Writes `image` to `path` atomically: the file is encoded under a temporary name in the same
+/// folder and renamed into place, so an interrupted or failed write never leaves a truncated file.
+pub fn write(path: &Path, image: &Image, metadata: &Metadata, options: WriteOptions) -> Result<()> {
+    let format = match options.format {
+        Some(f) => f,
+        None => Format::from_path(path)?,
+    };
+    let bytes = encode(image, metadata, format, options.jpeg_quality).map_err(|reason| {
+        ImageError::Encode {
+            path: path.to_path_buf(),
+            reason,
+        }
+    })?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let io_err = |e| ImageError::io(path, e);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".upres-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io_err)?;
+    tmp.write_all(&bytes).map_err(io_err)?;
+    tmp.as_file().sync_all().map_err(io_err)?;
+    if options.overwrite {
+        tmp.persist(path).map_err(|e| io_err(e.error))?;
+    } else {
+        tmp.persist_noclobber(path).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                ImageError::InvalidArgument(format!(
+                    "{}: already exists (pass --overwrite to replace it)",
+                    path.display()
+                ))
+            } else {
+                io_err(e.error)
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// Encodes to an in-memory file. The error is the reason alone; [`write`] adds the path.
+pub fn encode(
+    image: &Image,
+    metadata: &Metadata,
+    format: Format,
+    jpeg_quality: u8,
+) -> std::result::Result<Vec<u8>, String> {
+    if !format.supports_layout(image.layout()) {
+        return Err(format!(
+            "{} cannot store a {:?} image; write png",
+            format.extension(),
+            image.layout()
+        ));
+    }
+    let image = if format.supports_16_bit() {
+        image.clone()
+    } else {
+        image.to_depth(Depth::U8)
+    };
+    let (w, h) = (image.width() as u32, image.height() as u32);
+    let color = match (image.layout(), image.depth()) {
+        (Layout::Gray, Depth::U8) => image::ExtendedColorType::L8,
+        (Layout::GrayAlpha, Depth::U8) => image::ExtendedColorType::La8,
+        (Layout::Rgb, Depth::U8) => image::ExtendedColorType::Rgb8,
+        (Layout::Rgba, Depth::U8) => image::ExtendedColorType::Rgba8,
+        (Layout::Gray, Depth::U16) => image::ExtendedColorType::L16,
+        (Layout::GrayAlpha, Depth::U16) => image::ExtendedColorType::La16,
+        (Layout::Rgb, Depth::U16) => image::ExtendedColorType::Rgb16,
+        (Layout::Rgba, Depth::U16) => image::ExtendedColorType::Rgba16,
+    };
+    let raw = raw_bytes(&image);
+    let mut out = Vec::new();
+    let result = match format {
+        Format::Png => finish(
+            image::codecs::png::PngEncoder::new(&mut out),
+            metadata,
+            &raw,
+            w,
+            h,
+            color,
+        ),
+        Format::Jpeg => finish(
+            image::codecs::jpeg::JpegEncoder::new_with_quality(
+                &mut out,
+                jpeg_quality.clamp(1, 100),
+            ),
+            metadata,
+            &raw,
+            w,
+            h,
+            color,
+        ),
+        Format::WebP => finish(
+            image::codecs::webp::WebPEncoder::new_lossless(&mut out),
+            metadata,
+            &raw,
+            w,
+            h,
+            color,
+        ),
+        Format::Tiff => finish(
+            image::codecs::tiff::TiffEncoder::new(Cursor::new(&mut out)),
+            metadata,
+            &raw,
+            w,
+            h,
+            color,
+        ),
+        Format::Bmp => finish(
+            image::codecs::bmp::BmpEncoder::new(&mut out),
+            metadata,
+            &raw,
+            w,
+            h,
+            color,
+        ),
+    };
+    result.map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+fn finish(
+    mut encoder: impl ImageEncoder,
+    metadata: &Metadata,
+    raw: &[u8],
+    width: u32,
+    height: u32,
+    color: image::ExtendedColorType,
+) -> image::ImageResult<()> {
+    // A format that cannot embed a profile or EXIF refuses it; the pixels are still right.
+    if let Some(icc) = &metadata.icc_profile {
+        let _ = encoder.set_icc_profile(icc.clone());
+    }
+    if let Some(exif) = &metadata.exif {
+        let _ = encoder.set_exif_metadata(exif.clone());
+    }
+    encoder.write_image(raw, width, height, color)
+}
+
+/// Quantized samples as the native-endian bytes the encoders take.
+fn raw_bytes(image: &Image) -> Vec<u8> {
+    let max = image.depth().max_value();
+    let q = |v: f32| v.round().clamp(0.0, max);
+    match image.depth() {
+        Depth::U8 => image.data().iter().map(|&v| q(v) as u8).collect(),
+        Depth::U16 => image
+            .data()
+            .iter()
+            .flat_map(|&v| (q(v) as u16).to_ne_bytes())
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(layout: Layout, depth: Depth) -> Image {
+        let (w, h) = (7, 5);
+        let max = depth.max_value();
+        let n = w * h * layout.channels();
+        let data = (0..n).map(|i| ((i * 7919) as f32) % (max + 1.0)).collect();
+        Image::new(w, h, layout, depth, data).unwrap()
+    }
+
+    #[test]
+    fn lossless_formats_round_trip_every_layout_and_depth() {
+        for format in [Format::Png, Format::Tiff] {
+            for layout in [Layout::Gray, Layout::GrayAlpha, Layout::Rgb, Layout::Rgba] {
+                if !format.supports_layout(layout) {
+                    continue;
+                }
+                for depth in [Depth::U8, Depth::U16] {
+                    let img = sample(layout, depth);
+                    let bytes = encode(&img, &Metadata::default(), format, 95).unwrap();
+                    let back = decode(&bytes, Path::new("t"), ReadOptions::default()).unwrap();
+                    assert_eq!(back.format, format);
+                    assert_eq!(back.image, img, "{format:?} {layout:?} {depth:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn eight_bit_only_formats_keep_8_bit_pixels() {
+        for format in [Format::WebP, Format::Bmp] {
+            let img = sample(Layout::Rgba, Depth::U8);
+            let bytes = encode(&img, &Metadata::default(), format, 95).unwrap();
+            let back = decode(&bytes, Path::new("t"), ReadOptions::default()).unwrap();
+            assert_eq!(back.image, img, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn jpeg_refuses_alpha_instead_of_dropping_it() {
+        let err = encode(
+            &sample(Layout::Rgba, Depth::U8),
+            &Metadata::default(),
+            Format::Jpeg,
+            90,
+        );
+        assert!(err.unwrap_err().contains("cannot store a Rgba image"));
+    }
+
+    #[test]
+    fn pixel_limit_is_checked_before_decoding() {
+        let img = sample(Layout::Rgb, Depth::U8);
+        let bytes = encode(&img, &Metadata::default(), Format::Png, 95).unwrap();
+        let opts = ReadOptions {
+            max_pixels: Some(34),
+        };
+        let err = decode(&bytes, Path::new("bomb.png"), opts).unwrap_err();
+        assert!(err.to_string().starts_with("bomb.png: unsupported: 7x5"));
+    }
+
+    #[test]
+    fn garbage_is_a_one_line_error_naming_the_file() {
+        let err = decode(b"not an image", Path::new("x.png"), ReadOptions::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("x.png: "), "{msg}");
+        assert!(!msg.contains('\n'));
+    }
+
+    #[test]
+    fn truncated_png_is_an_error() {
+        let img = sample(Layout::Rgb, Depth::U8);
+        let bytes = encode(&img, &Metadata::default(), Format::Png, 95).unwrap();
+        let cut = &bytes[..bytes.len() / 2];
+        assert!(decode(cut, Path::new("cut.png"), ReadOptions::default()).is_err());
+    }
+
+    #[test]
+    fn truncated_jpeg_is_an_error() {
+        let img = sample(Layout::Rgb, Depth::U8);
+        let bytes = encode(&img, &Metadata::default(), Format::Jpeg, 90).unwrap();
+        assert!(decode(&bytes, Path::new("whole.jpg"), ReadOptions::default()).is_ok());
+        for cut in [bytes.len() - 2, bytes.len() / 2, 30] {
+            let err = decode(&bytes[..cut], Path::new("cut.jpg"), ReadOptions::default());
+            assert!(err.is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn format_from_extension() {
+        assert_eq!(
+            Format::from_path(Path::new("a/B.JPEG")).unwrap(),
+            Format::Jpeg
+        );
+        assert!(Format::from_path(Path::new("a/b.gif")).is_err());
+    }
+}

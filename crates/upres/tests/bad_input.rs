@@ -1,0 +1,153 @@
+//! Bad input gets one clear line and a non-zero exit, and never leaves an output file behind;
+//! odd-but-valid input (palette with transparency, gray) decodes right.
+
+mod common;
+
+use common::{arg, upres, upres_ok};
+use std::path::Path;
+use upres_image::io::{self, Metadata};
+use upres_image::{Depth, Image, Layout};
+
+fn assert_fails_cleanly(input: &Path, output: &Path, mention: &str) {
+    let out = upres(&["upscale", "-i", arg(input), "-o", arg(output), "-s", "2"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("upres: error: "), "{stderr}");
+    assert!(
+        stderr.contains(mention),
+        "{stderr} should mention {mention}"
+    );
+    assert!(!output.exists(), "no output for a failed input");
+    let leftovers: Vec<_> = std::fs::read_dir(output.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+fn encoded(format: &str) -> Vec<u8> {
+    let w = 40;
+    let data = (0..w * w * 3).map(|i| ((i * 31) % 256) as f32).collect();
+    let img = Image::new(w, w, Layout::Rgb, Depth::U8, data).unwrap();
+    io::encode(&img, &Metadata::default(), format.parse().unwrap(), 90).unwrap()
+}
+
+#[test]
+fn corrupt_file_is_a_one_line_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("corrupt.png");
+    std::fs::write(&input, b"\x89PNG\r\n\x1a\nthis is not a png at all").unwrap();
+    assert_fails_cleanly(&input, &tmp.path().join("out.png"), "corrupt.png");
+}
+
+#[test]
+fn truncated_png_and_jpeg_are_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    for format in ["png", "jpg"] {
+        let bytes = encoded(format);
+        let input = tmp.path().join(format!("cut.{format}"));
+        std::fs::write(&input, &bytes[..bytes.len() * 2 / 3]).unwrap();
+        assert_fails_cleanly(
+            &input,
+            &tmp.path().join(format!("out.{format}")),
+            &format!("cut.{format}"),
+        );
+    }
+}
+
+#[test]
+fn unsupported_and_missing_files_are_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gif = tmp.path().join("anim.gif");
+    std::fs::write(&gif, b"GIF89a\x01\x00\x01\x00\x00\x00\x00;").unwrap();
+    assert_fails_cleanly(&gif, &tmp.path().join("out.png"), "anim.gif");
+    assert_fails_cleanly(
+        &tmp.path().join("missing.png"),
+        &tmp.path().join("out.png"),
+        "missing.png",
+    );
+}
+
+#[test]
+fn unknown_output_extension_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.png");
+    std::fs::write(&input, encoded("png")).unwrap();
+    assert_fails_cleanly(&input, &tmp.path().join("out.xyz"), "out.xyz");
+}
+
+#[test]
+fn existing_output_is_kept_without_overwrite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.png");
+    let output = tmp.path().join("out.png");
+    std::fs::write(&input, encoded("png")).unwrap();
+    std::fs::write(&output, b"precious").unwrap();
+    let out = upres(&["upscale", "-i", arg(&input), "-o", arg(&output)]);
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read(&output).unwrap(), b"precious");
+    upres_ok(&[
+        "upscale",
+        "-i",
+        arg(&input),
+        "-o",
+        arg(&output),
+        "--overwrite",
+    ]);
+    assert_eq!(io::read(&output).unwrap().image.width(), 160);
+}
+
+#[test]
+fn palette_png_with_transparency_keeps_its_alpha() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("palette.png");
+    let (w, h) = (8u32, 6u32);
+    {
+        let file = std::fs::File::create(&input).unwrap();
+        let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w, h);
+        enc.set_color(png::ColorType::Indexed);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_palette(vec![255, 0, 0, 0, 0, 255]); // red, blue
+        enc.set_trns(vec![0, 255]); // red fully transparent, blue opaque
+        let mut writer = enc.write_header().unwrap();
+        let indices: Vec<u8> = (0..w * h).map(|i| u8::from(i % w >= 4)).collect();
+        writer.write_image_data(&indices).unwrap();
+    }
+    let decoded = io::read(&input).unwrap().image;
+    assert_eq!(decoded.layout(), Layout::Rgba);
+    assert_eq!(decoded.pixel(0, 0), &[255.0, 0.0, 0.0, 0.0]);
+    assert_eq!(decoded.pixel(7, 5), &[0.0, 0.0, 255.0, 255.0]);
+    let output = tmp.path().join("out.png");
+    upres_ok(&["upscale", "-i", arg(&input), "-o", arg(&output), "-s", "2"]);
+    let out = io::read(&output).unwrap().image;
+    assert_eq!(
+        (out.width(), out.height(), out.layout()),
+        (16, 12, Layout::Rgba)
+    );
+    assert_eq!(out.pixel(0, 0)[3], 0.0);
+    assert_eq!(out.pixel(15, 11)[3], 255.0);
+}
+
+#[test]
+fn gray_jpeg_stays_gray() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("gray.jpg");
+    let output = tmp.path().join("gray_x2.jpg");
+    let data = (0..30 * 20).map(|i| (i % 200) as f32).collect();
+    let img = Image::new(30, 20, Layout::Gray, Depth::U8, data).unwrap();
+    io::write(
+        &input,
+        &img,
+        &Metadata::default(),
+        io::WriteOptions::default(),
+    )
+    .unwrap();
+    upres_ok(&["upscale", "-i", arg(&input), "-o", arg(&output), "-s", "2"]);
+    let out = io::read(&output).unwrap().image;
+    assert_eq!(
+        (out.width(), out.height(), out.layout()),
+        (60, 40, Layout::Gray)
+    );
+}
