@@ -104,6 +104,22 @@ pub enum WeightsError {
         /// How it disagrees.
         message: String,
     },
+    /// An upres safetensors file lacks the metadata naming its model and scale.
+    #[error("{path}: {message}")]
+    Metadata {
+        /// Weights file.
+        path: PathBuf,
+        /// What is missing or malformed.
+        message: String,
+    },
+    /// The model a weights file names cannot be built.
+    #[error("{path}: {source}")]
+    Model {
+        /// Weights file.
+        path: PathBuf,
+        /// Why the model cannot be built.
+        source: ModelError,
+    },
     /// Reading or writing a safetensors file failed.
     #[error("safetensors file {path}: {message}")]
     Safetensors {

@@ -18,4 +18,4 @@ pub mod weights;
 
 pub use arch::SrNetwork;
 pub use error::{ModelError, WeightsError};
-pub use registry::{InputKind, ModelEntry, ModelSpec, SrModel, build, entries, spec, specs};
+pub use registry::{InputKind, ModelEntry, ModelSpec, SrModel, build, entries, load, spec, specs};

@@ -207,9 +207,12 @@ impl SrModel {
         weights::load_safetensors(&mut self.network, path)
     }
 
-    /// Saves the parameters as an upres safetensors file.
+    /// Saves the parameters as an upres safetensors file whose metadata names the model and
+    /// scale (`upres.model`, `upres.scale`), so that [`load`] can rebuild it.
     pub fn save_safetensors(&self, path: &Path) -> Result<(), WeightsError> {
-        weights::save_safetensors(&self.network, path)
+        let scale = self.scale.to_string();
+        let metadata = [(META_MODEL, self.spec.name), (META_SCALE, scale.as_str())];
+        weights::save_safetensors(&self.network, path, &metadata)
     }
 }
 
@@ -242,6 +245,35 @@ pub fn build(name: &str, scale: usize, device: &Device) -> Result<SrModel, Model
         scale,
         network,
     })
+}
+
+/// Metadata key of the registry name in upres safetensors files.
+pub const META_MODEL: &str = "upres.model";
+/// Metadata key of the scale in upres safetensors files.
+pub const META_SCALE: &str = "upres.scale";
+
+/// Builds the model that an upres safetensors file (written by [`SrModel::save_safetensors`])
+/// names in its metadata, and loads its weights.
+pub fn load(path: &Path, device: &Device) -> Result<SrModel, WeightsError> {
+    let metadata = weights::read_safetensors_metadata(path)?;
+    let field = |key: &str| {
+        metadata.get(key).ok_or_else(|| WeightsError::Metadata {
+            path: path.to_path_buf(),
+            message: format!("no `{key}` metadata: not written by upres"),
+        })
+    };
+    let name = field(META_MODEL)?;
+    let scale = field(META_SCALE)?;
+    let scale = scale.parse().map_err(|_| WeightsError::Metadata {
+        path: path.to_path_buf(),
+        message: format!("`{META_SCALE}` is `{scale}`, not a scale"),
+    })?;
+    let mut model = build(name, scale, device).map_err(|source| WeightsError::Model {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    model.load_safetensors(path)?;
+    Ok(model)
 }
 
 fn join(scales: &[usize]) -> String {

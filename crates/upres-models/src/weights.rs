@@ -13,6 +13,8 @@
 //! lacks, a key the file has and the model does not use, a shape that differs.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 use burn::store::pytorch_reader::{PytorchReader, Tensor as PtTensor};
@@ -231,11 +233,19 @@ fn apply_error_path(error: &ApplyError) -> &str {
     }
 }
 
-/// Writes `model`'s parameters to a safetensors file under upres's names (overwriting).
-pub fn save_safetensors<M: ModuleSnapshot>(model: &M, path: &Path) -> Result<(), WeightsError> {
-    let mut store = SafetensorsStore::from_file(path)
-        .skip_enum_variants(true)
-        .overwrite(true);
+/// Writes `model`'s parameters to a safetensors file under upres's names (overwriting), with
+/// `metadata` key/value pairs in its header.
+pub fn save_safetensors<M: ModuleSnapshot>(
+    model: &M,
+    path: &Path,
+    metadata: &[(&str, &str)],
+) -> Result<(), WeightsError> {
+    let mut store = metadata.iter().fold(
+        SafetensorsStore::from_file(path)
+            .skip_enum_variants(true)
+            .overwrite(true),
+        |store, (key, value)| store.metadata(*key, *value),
+    );
     model
         .save_into(&mut store)
         .map_err(|e| WeightsError::Safetensors {
@@ -243,6 +253,39 @@ pub fn save_safetensors<M: ModuleSnapshot>(model: &M, path: &Path) -> Result<(),
             message: e.to_string(),
         })
 }
+
+/// The `__metadata__` key/value pairs of a safetensors file's header (reads the header only).
+pub fn read_safetensors_metadata(path: &Path) -> Result<HashMap<String, String>, WeightsError> {
+    let failed = |message: String| WeightsError::Safetensors {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut file = File::open(path).map_err(|e| failed(e.to_string()))?;
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len)
+        .map_err(|e| failed(format!("header length: {e}")))?;
+    let len = usize::try_from(u64::from_le_bytes(len))
+        .ok()
+        .filter(|&n| n <= MAX_HEADER_BYTES)
+        .ok_or_else(|| failed("header length out of range".into()))?;
+    let mut header = vec![0u8; len];
+    file.read_exact(&mut header)
+        .map_err(|e| failed(format!("header: {e}")))?;
+    let header: serde_json::Value =
+        serde_json::from_slice(&header).map_err(|e| failed(format!("header: {e}")))?;
+    Ok(header
+        .get("__metadata__")
+        .and_then(|m| m.as_object())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Largest safetensors header accepted (the format's own limit is 100 MB).
+const MAX_HEADER_BYTES: usize = 100_000_000;
 
 /// Reads a safetensors file written by [`save_safetensors`] into `model`; every parameter must
 /// be present with its shape, and every tensor in the file must belong to a parameter.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use burn::tensor::{Device, Distribution, Tensor};
 use upres_models::WeightsError;
 use upres_models::arch::{EdsrConfig, RcanConfig, RrdbNetConfig, SrNetwork, SrVggConfig};
-use upres_models::registry::build;
+use upres_models::registry::{build, load};
 use upres_models::weights::{load_pytorch, load_safetensors, save_safetensors};
 
 fn fixture(name: &str) -> PathBuf {
@@ -92,7 +92,7 @@ fn safetensors_round_trip_keeps_outputs() {
     load_pytorch(&mut net, &fixture("edsr_x4.pth")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("edsr.safetensors");
-    save_safetensors(&net, &path).unwrap();
+    save_safetensors(&net, &path, &[]).unwrap();
 
     let mut reloaded = SrNetwork::Edsr(small_edsr(2).init(&device).unwrap());
     load_safetensors(&mut reloaded, &path).unwrap();
@@ -115,7 +115,7 @@ fn safetensors_mismatches_are_named() {
     let device = Device::flex();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("edsr2.safetensors");
-    save_safetensors(&small_edsr(2).init(&device).unwrap(), &path).unwrap();
+    save_safetensors(&small_edsr(2).init(&device).unwrap(), &path, &[]).unwrap();
 
     let mut fewer = small_edsr(1).init(&device).unwrap();
     let err = load_safetensors(&mut fewer, &path).unwrap_err();
@@ -143,4 +143,22 @@ fn registry_model_saves_and_loads() {
     let mut wrong_scale = build("srvgg-compact", 4, &device).unwrap();
     let err = wrong_scale.load_safetensors(&path).unwrap_err();
     assert!(matches!(err, WeightsError::ShapeMismatch { .. }), "{err}");
+
+    let loaded = load(&path, &device).unwrap();
+    assert_eq!((loaded.name(), loaded.scale()), ("srvgg-compact", 2));
+    let x = Tensor::<4>::random([1, 3, 4, 3], Distribution::Uniform(0.0, 1.0), &device);
+    let a = model.forward(x.clone()).unwrap().into_data();
+    let b = loaded.forward(x).unwrap().into_data();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn load_needs_upres_metadata() {
+    let device = Device::flex();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bare.safetensors");
+    save_safetensors(&small_edsr(1).init(&device).unwrap(), &path, &[]).unwrap();
+    let err = load(&path, &device).unwrap_err();
+    assert!(matches!(err, WeightsError::Metadata { .. }), "{err}");
+    assert!(err.to_string().contains("upres.model"), "{err}");
 }
