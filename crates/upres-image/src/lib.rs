@@ -7,8 +7,9 @@ pub mod color;
 mod error;
 pub mod io;
 pub mod resize;
+pub mod stream;
 mod upscaler;
 
 pub use buffer::{Depth, Image, Layout};
 pub use error::{ImageError, Result};
-pub use upscaler::{Bicubic, UpscaleError, Upscaler};
+pub use upscaler::{Interpolation, UpscaleError, Upscaler};

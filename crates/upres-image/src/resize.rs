@@ -29,6 +29,23 @@ pub enum Filter {
 }
 
 impl Filter {
+    pub const ALL: [Filter; 4] = [
+        Filter::Bicubic,
+        Filter::Bilinear,
+        Filter::Lanczos3,
+        Filter::Nearest,
+    ];
+
+    /// MATLAB's name for the method.
+    pub fn name(self) -> &'static str {
+        match self {
+            Filter::Bicubic => "bicubic",
+            Filter::Bilinear => "bilinear",
+            Filter::Lanczos3 => "lanczos3",
+            Filter::Nearest => "nearest",
+        }
+    }
+
     fn support(self) -> f64 {
         match self {
             Filter::Bicubic => 4.0,
@@ -84,15 +101,14 @@ impl std::str::FromStr for Filter {
     type Err = ImageError;
 
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "bicubic" => Ok(Filter::Bicubic),
-            "bilinear" => Ok(Filter::Bilinear),
-            "lanczos3" => Ok(Filter::Lanczos3),
-            "nearest" => Ok(Filter::Nearest),
-            other => Err(ImageError::InvalidArgument(format!(
-                "unknown filter '{other}' (expected bicubic, bilinear, lanczos3 or nearest)"
-            ))),
-        }
+        Filter::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| {
+                ImageError::InvalidArgument(format!(
+                    "unknown filter '{s}' (expected bicubic, bilinear, lanczos3 or nearest)"
+                ))
+            })
     }
 }
 

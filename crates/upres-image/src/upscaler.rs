@@ -6,7 +6,7 @@ use crate::resize::{Filter, ResizeOptions, Target, resize};
 /// The error of an upscaler, rendered as one line by the caller.
 pub type UpscaleError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A super-resolution method: bicubic, a trained network, an ensemble.
+/// A super-resolution method: an interpolation, a trained network, an ensemble.
 pub trait Upscaler: Send + Sync {
     /// A short name for tables and logs.
     fn name(&self) -> String;
@@ -15,13 +15,14 @@ pub trait Upscaler: Send + Sync {
     fn upscale(&self, low_res: &Image, scale: usize) -> Result<Image, UpscaleError>;
 }
 
-/// MATLAB's `imresize(img, scale, 'bicubic')`: the baseline every SR paper reports.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Bicubic;
+/// Classical interpolation with MATLAB's `imresize` (bicubic is the baseline every SR paper
+/// reports).
+#[derive(Clone, Copy, Debug)]
+pub struct Interpolation(pub Filter);
 
-impl Upscaler for Bicubic {
+impl Upscaler for Interpolation {
     fn name(&self) -> String {
-        "bicubic".into()
+        self.0.name().into()
     }
 
     fn upscale(&self, low_res: &Image, scale: usize) -> Result<Image, UpscaleError> {
@@ -29,10 +30,6 @@ impl Upscaler for Bicubic {
             width: low_res.width() * scale,
             height: low_res.height() * scale,
         };
-        Ok(resize(
-            low_res,
-            target,
-            ResizeOptions::matlab(Filter::Bicubic),
-        )?)
+        Ok(resize(low_res, target, ResizeOptions::matlab(self.0))?)
     }
 }

@@ -2,12 +2,15 @@ pub mod downscale;
 pub mod eval;
 pub mod upscale;
 
-use upres_image::{Bicubic, Upscaler};
+use upres_image::resize::Filter;
+use upres_image::{Interpolation, Upscaler};
 
 /// The method a `--model` name stands for.
 pub fn method(name: &str) -> anyhow::Result<Box<dyn Upscaler>> {
-    match name {
-        "bicubic" => Ok(Box::new(Bicubic)),
-        other => anyhow::bail!("unknown model '{other}' (available: bicubic)"),
+    match name.parse::<Filter>() {
+        Ok(filter) => Ok(Box::new(Interpolation(filter))),
+        Err(_) => anyhow::bail!(
+            "unknown model '{name}' (available: bicubic, bilinear, lanczos3, nearest)"
+        ),
     }
 }
