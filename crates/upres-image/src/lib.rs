@@ -4,6 +4,7 @@
 
 mod buffer;
 pub mod color;
+pub mod degrade;
 mod error;
 pub mod io;
 pub mod resize;
