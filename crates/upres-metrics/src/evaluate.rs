@@ -1,10 +1,11 @@
 //! The benchmark protocol over a dataset folder: HR images cropped to a multiple of the scale,
-//! LR made by MATLAB bicubic (or read from the dataset's `LR_bicubic/X{s}`), the method's
-//! output quantized like a saved file, and scores under [`Protocol`].
+//! LR made by MATLAB bicubic (or read from the dataset's `LR_bicubic/X{s}`) or by another of
+//! the test-set degradations ([`TestDegradation`]: BD, DN, JPEG30), the method's output
+//! quantized like a saved file, and scores under [`Protocol`].
 
 use crate::protocol::{Channel, Protocol, Scores, compare};
 use std::path::{Path, PathBuf};
-use upres_image::resize::downscale_bicubic;
+use upres_image::degrade::TestDegradation;
 use upres_image::{Image, ImageError, Upscaler, io};
 
 /// Why an evaluation stopped.
@@ -25,10 +26,23 @@ pub enum EvalError {
 /// Where the low-resolution inputs come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LowResSource {
-    /// MATLAB bicubic downscaling of the cropped HR image, made here.
+    /// MATLAB bicubic downscaling of the cropped HR image, made here (the same as
+    /// `Degraded(TestDegradation::Bi)`).
     Bicubic,
-    /// The dataset's own `LR_bicubic/X{s}/{name}x{s}.png` files.
+    /// The dataset's own `LR_bicubic/X{s}/{name}x{s}.png` files (bicubic).
     Disk,
+    /// A test-set degradation of the cropped HR image, made here, deterministically.
+    Degraded(TestDegradation),
+}
+
+impl LowResSource {
+    /// The degradation the LR images carry.
+    pub fn degradation(self) -> TestDegradation {
+        match self {
+            LowResSource::Bicubic | LowResSource::Disk => TestDegradation::Bi,
+            LowResSource::Degraded(d) => d,
+        }
+    }
 }
 
 /// A benchmark folder laid out as `<root>/HR/*` (plus `LR_bicubic/X{s}` for [`LowResSource::Disk`]).
@@ -109,7 +123,9 @@ impl Dataset {
         source: LowResSource,
     ) -> Result<Image, EvalError> {
         let low = match source {
-            LowResSource::Bicubic => downscale_bicubic(high_res, scale as f64)?,
+            LowResSource::Bicubic | LowResSource::Degraded(_) => {
+                source.degradation().apply(high_res, scale)?
+            }
             LowResSource::Disk => {
                 let name = stem(&self.high_res[index]);
                 let path = self
@@ -159,6 +175,8 @@ pub struct DatasetScores {
     pub method: String,
     pub dataset: String,
     pub scale: usize,
+    /// How the LR inputs were made (BI, BD, DN, JPEG30).
+    pub degradation: TestDegradation,
     #[serde(skip)]
     pub channel: Channel,
     pub mean: Scores,
@@ -204,6 +222,7 @@ pub fn evaluate(
         method: method.name(),
         dataset: dataset.name().to_string(),
         scale,
+        degradation: source.degradation(),
         channel,
         mean,
         images,

@@ -1,4 +1,5 @@
 use std::path::PathBuf;
+use upres_image::degrade::TestDegradation;
 use upres_metrics::{Channel, Dataset, DatasetScores, LowResSource, evaluate};
 
 #[derive(clap::Args)]
@@ -12,7 +13,12 @@ pub struct Args {
     /// Scales, comma separated.
     #[arg(short, long, value_delimiter = ',', default_value = "2,3,4")]
     scale: Vec<usize>,
-    /// Read LR inputs from <data>/LR_bicubic/X{s}/ instead of making them.
+    /// How the LR inputs are made from HR: BI (MATLAB bicubic), BD (7x7 Gaussian blur of
+    /// sigma 1.6, then every s-th pixel), DN (BI plus Gaussian noise of sigma 30, fixed seed),
+    /// JPEG30 (BI, then JPEG quality 30).
+    #[arg(long, default_value = "BI")]
+    degradation: TestDegradation,
+    /// Read LR inputs from <data>/LR_bicubic/X{s}/ instead of making them (BI only).
     #[arg(long)]
     lr_from_disk: bool,
     /// Compare on Y (the papers) or on RGB (BasicSR's default).
@@ -25,19 +31,23 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let method = super::method(&args.model)?;
-    let source = if args.lr_from_disk {
-        LowResSource::Disk
-    } else {
-        LowResSource::Bicubic
+    let source = match (args.lr_from_disk, args.degradation) {
+        (true, TestDegradation::Bi) => LowResSource::Disk,
+        (true, other) => anyhow::bail!(
+            "--lr-from-disk reads bicubic LR files; it cannot be combined with --degradation {other}"
+        ),
+        (false, TestDegradation::Bi) => LowResSource::Bicubic,
+        (false, other) => LowResSource::Degraded(other),
     };
     let suffix = match args.channel {
         Channel::Y => "y",
         Channel::Rgb => "rgb",
     };
     println!(
-        "{:<16} {:<10} {:>5} {:>10} {:>10}",
+        "{:<16} {:<10} {:<11} {:>5} {:>10} {:>10}",
         "model",
         "dataset",
+        "degradation",
         "scale",
         format!("psnr_{suffix}"),
         format!("ssim_{suffix}")
@@ -49,9 +59,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             anyhow::ensure!(scale >= 1, "scale must be at least 1");
             let scores = evaluate(method.as_ref(), &dataset, scale, source, args.channel)?;
             println!(
-                "{:<16} {:<10} {:>5} {:>10.4} {:>10.6}",
+                "{:<16} {:<10} {:<11} {:>5} {:>10.4} {:>10.6}",
                 scores.method,
                 scores.dataset,
+                scores.degradation,
                 format!("x{scale}"),
                 scores.mean.psnr,
                 scores.mean.ssim
@@ -68,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `{"results":[{"model","dataset","scale","psnr_y","ssim_y","images":[{"name","psnr_y","ssim_y"}]}]}`.
+/// `{"results":[{"model","dataset","degradation","scale","psnr_y","ssim_y","images":[{"name","psnr_y","ssim_y"}]}]}`.
 fn to_json(results: &[DatasetScores], suffix: &str) -> serde_json::Value {
     let (psnr, ssim) = (format!("psnr_{suffix}"), format!("ssim_{suffix}"));
     let results: Vec<_> = results
@@ -88,6 +99,7 @@ fn to_json(results: &[DatasetScores], suffix: &str) -> serde_json::Value {
             let mut o = serde_json::Map::new();
             o.insert("model".into(), r.method.clone().into());
             o.insert("dataset".into(), r.dataset.clone().into());
+            o.insert("degradation".into(), r.degradation.name().into());
             o.insert("scale".into(), r.scale.into());
             o.insert(psnr.clone(), r.mean.psnr.into());
             o.insert(ssim.clone(), r.mean.ssim.into());
