@@ -210,17 +210,76 @@ impl MeanShift {
     }
 }
 
-/// EDSR-PyTorch keys shared by EDSR and RCAN: `head` -> `head.0`, `upsampler.stages.k` ->
-/// `tail.0.{2k}` (convolutions and pixel shuffles alternate in the `Upsampler` sequential),
-/// `tail` -> `tail.1`.
-pub fn edsr_head_tail_key(segs: &[&str]) -> Option<String> {
-    match segs {
-        ["head", leaf] => Some(format!("head.0.{leaf}")),
-        ["upsampler", "stages", k, leaf] => {
-            Some(format!("tail.0.{}.{leaf}", 2 * k.parse::<usize>().ok()?))
+/// The deep part of an [`EdsrFrame`]: EDSR's residual blocks, RCAN's residual groups.
+pub trait ResidualBody {
+    /// Applies the body (without the frame's body convolution and skip).
+    fn forward(&self, x: Tensor<4>) -> Tensor<4>;
+    /// Number of top-level units (blocks or groups): the index of the body convolution in
+    /// EDSR-PyTorch's `body` sequential.
+    fn units(&self) -> usize;
+}
+
+/// The frame EDSR and RCAN share (EDSR-PyTorch): `x * rgb_range` minus the mean, a head
+/// convolution, a body with a body convolution and a global skip, the sub-pixel upsampler, a
+/// tail convolution, the mean added back and the range divided out.
+#[derive(Module, Debug)]
+pub struct EdsrFrame<B: Module> {
+    /// DIV2K mean shift and pixel range.
+    pub mean: MeanShift,
+    /// Head convolution (3 -> feats).
+    pub head: Conv2d,
+    /// The body.
+    pub body: B,
+    /// Last convolution of the body, before the global skip.
+    pub body_conv: Conv2d,
+    /// Sub-pixel upsampler.
+    pub upsampler: Upsampler,
+    /// Reconstruction convolution (feats -> 3).
+    pub tail: Conv2d,
+}
+
+impl<B: Module + ResidualBody> EdsrFrame<B> {
+    /// Wraps `body` (of `feats` channels) in the frame.
+    pub fn new(
+        arch: &'static str,
+        body: B,
+        feats: usize,
+        scale: usize,
+        rgb_range: f64,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        Ok(Self {
+            mean: MeanShift::div2k(rgb_range),
+            head: conv(3, feats, 3, device),
+            body,
+            body_conv: conv(feats, feats, 3, device),
+            upsampler: Upsampler::new(arch, feats, scale, device)?,
+            tail: conv(feats, 3, 3, device),
+        })
+    }
+
+    /// Upscales `[N, 3, H, W]` (values in [0, 1]) to `[N, 3, H * scale, W * scale]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let range = self.mean.rgb_range;
+        let x = self.head.forward(self.mean.sub(x.mul_scalar(range)));
+        let x = self.body_conv.forward(self.body.forward(x.clone())) + x;
+        let x = self.tail.forward(self.upsampler.forward(x));
+        self.mean.add(x).div_scalar(range)
+    }
+
+    /// EDSR-PyTorch keys of the frame's parameters: `head` -> `head.0`, `body_conv` ->
+    /// `body.{units}`, `upsampler.stages.k` -> `tail.0.{2k}` (convolutions and pixel shuffles
+    /// alternate in the `Upsampler` sequential), `tail` -> `tail.1`; `None` for body paths.
+    pub fn frame_key(&self, segs: &[&str]) -> Option<String> {
+        match segs {
+            ["head", leaf] => Some(format!("head.0.{leaf}")),
+            ["body_conv", leaf] => Some(format!("body.{}.{leaf}", self.body.units())),
+            ["upsampler", "stages", k, leaf] => {
+                Some(format!("tail.0.{}.{leaf}", 2 * k.parse::<usize>().ok()?))
+            }
+            ["tail", leaf] => Some(format!("tail.1.{leaf}")),
+            _ => None,
         }
-        ["tail", leaf] => Some(format!("tail.1.{leaf}")),
-        _ => None,
     }
 }
 

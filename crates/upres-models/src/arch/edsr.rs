@@ -4,11 +4,12 @@
 //! A 3x3 head convolution, `n_resblocks` residual blocks without batch norm
 //! (`x + res_scale * conv(relu(conv(x)))`), a body convolution with a global skip connection,
 //! a sub-pixel [`Upsampler`](super::common::Upsampler) and a tail convolution. Inputs are
-//! shifted by the DIV2K RGB mean before the head and back after the tail. Exactly
+//! shifted by the DIV2K RGB mean before the head and back after the tail (the shared
+//! [`EdsrFrame`], also RCAN's). Exactly
 //! sanghyun-son/EDSR-PyTorch `src/model/edsr.py` and `common.py`.
 //!
 //! Arguments ([`EdsrConfig`]): `scale` (2, 3, or a power of two), `n_resblocks`, `n_feats`,
-//! `res_scale`, `rgb_range`, `n_colors`. Presets: [`EdsrConfig::baseline`] (16 blocks, 64
+//! `res_scale`, `rgb_range` (RGB only: the mean shift has 3 channels). Presets: [`EdsrConfig::baseline`] (16 blocks, 64
 //! features, res_scale 1) and [`EdsrConfig::full`] (32 blocks, 256 features, res_scale 0.1).
 //! `rgb_range` is the pixel range the weights were trained on: the model always takes and
 //! returns [0, 1] images and scales them by `rgb_range` internally, so EDSR-PyTorch's released
@@ -19,11 +20,9 @@
 //! against `rgb_range`.
 
 use burn::config::Config;
-use burn::module::Module;
-use burn::nn::conv::Conv2d;
 use burn::tensor::{Device, Tensor};
 
-use super::common::{MeanShift, ResBlock, Upsampler, conv, edsr_head_tail_key};
+use super::common::{EdsrFrame, ResBlock, ResidualBody};
 use crate::error::ModelError;
 use crate::weights::{FixedTensor, PytorchKeys};
 
@@ -44,9 +43,6 @@ pub struct EdsrConfig {
     /// Pixel range the weights expect (1 or 255).
     #[config(default = 1.0)]
     pub rgb_range: f64,
-    /// Image channels (the mean shift needs 3).
-    #[config(default = 3)]
-    pub n_colors: usize,
 }
 
 impl EdsrConfig {
@@ -65,55 +61,24 @@ impl EdsrConfig {
 
     /// Builds the network.
     pub fn init(&self, device: &Device) -> Result<Edsr, ModelError> {
-        if self.n_colors != 3 {
-            return Err(ModelError::InvalidConfig {
-                arch: "edsr",
-                reason: "the RGB mean shift needs n_colors = 3".into(),
-            });
-        }
         let f = self.n_feats;
-        Ok(Edsr {
-            mean: MeanShift::div2k(self.rgb_range),
-            head: conv(self.n_colors, f, 3, device),
-            body: (0..self.n_resblocks)
-                .map(|_| ResBlock::new(f, self.res_scale, device))
-                .collect(),
-            body_conv: conv(f, f, 3, device),
-            upsampler: Upsampler::new("edsr", f, self.scale, device)?,
-            tail: conv(f, self.n_colors, 3, device),
-        })
+        let body = (0..self.n_resblocks)
+            .map(|_| ResBlock::new(f, self.res_scale, device))
+            .collect();
+        EdsrFrame::new("edsr", body, f, self.scale, self.rgb_range, device)
     }
 }
 
-/// EDSR.
-#[derive(Module, Debug)]
-pub struct Edsr {
-    /// DIV2K mean shift and pixel range.
-    pub mean: MeanShift,
-    /// Head convolution.
-    pub head: Conv2d,
-    /// Residual blocks.
-    pub body: Vec<ResBlock>,
-    /// Last convolution of the body, before the global skip.
-    pub body_conv: Conv2d,
-    /// Sub-pixel upsampler.
-    pub upsampler: Upsampler,
-    /// Reconstruction convolution.
-    pub tail: Conv2d,
-}
+/// EDSR: the [`EdsrFrame`] around residual blocks.
+pub type Edsr = EdsrFrame<Vec<ResBlock>>;
 
-impl Edsr {
-    /// Upscales `[N, 3, H, W]` (values in [0, 1]) to `[N, 3, H * scale, W * scale]`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let range = self.mean.rgb_range;
-        let x = self.head.forward(self.mean.sub(x.mul_scalar(range)));
-        let res = self
-            .body
-            .iter()
-            .fold(x.clone(), |h, block| block.forward(h));
-        let x = self.body_conv.forward(res) + x;
-        let x = self.tail.forward(self.upsampler.forward(x));
-        self.mean.add(x).div_scalar(range)
+impl ResidualBody for Vec<ResBlock> {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.iter().fold(x, |h, block| block.forward(h))
+    }
+
+    fn units(&self) -> usize {
+        self.len()
     }
 }
 
@@ -129,8 +94,7 @@ impl PytorchKeys for Edsr {
                 };
                 Some(format!("body.{i}.body.{index}.{leaf}"))
             }
-            ["body_conv", leaf] => Some(format!("body.{}.{leaf}", self.body.len())),
-            other => edsr_head_tail_key(other),
+            other => self.frame_key(other),
         }
     }
 

@@ -22,7 +22,7 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor};
 
-use super::common::{MeanShift, Upsampler, conv, edsr_head_tail_key};
+use super::common::{EdsrFrame, ResidualBody, conv};
 use crate::error::ModelError;
 use crate::weights::{FixedTensor, PytorchKeys};
 
@@ -72,14 +72,8 @@ impl RcanConfig {
                 .collect(),
             conv: conv(f, f, 3, device),
         };
-        Ok(Rcan {
-            mean: MeanShift::div2k(self.rgb_range),
-            head: conv(3, f, 3, device),
-            groups: (0..self.n_resgroups).map(|_| group()).collect(),
-            body_conv: conv(f, f, 3, device),
-            upsampler: Upsampler::new("rcan", f, self.scale, device)?,
-            tail: conv(f, 3, 3, device),
-        })
+        let body = (0..self.n_resgroups).map(|_| group()).collect();
+        EdsrFrame::new("rcan", body, f, self.scale, self.rgb_range, device)
     }
 }
 
@@ -137,41 +131,25 @@ impl ResidualGroup {
     }
 }
 
-/// RCAN.
-#[derive(Module, Debug)]
-pub struct Rcan {
-    /// DIV2K mean shift and pixel range.
-    pub mean: MeanShift,
-    /// Head convolution.
-    pub head: Conv2d,
-    /// Residual groups.
-    pub groups: Vec<ResidualGroup>,
-    /// Last convolution of the body, before the global skip.
-    pub body_conv: Conv2d,
-    /// Sub-pixel upsampler.
-    pub upsampler: Upsampler,
-    /// Reconstruction convolution.
-    pub tail: Conv2d,
-}
+/// RCAN: the [`EdsrFrame`] around residual groups.
+pub type Rcan = EdsrFrame<Vec<ResidualGroup>>;
 
-impl Rcan {
-    /// Upscales `[N, 3, H, W]` (values in [0, 1]) to `[N, 3, H * scale, W * scale]`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let range = self.mean.rgb_range;
-        let x = self.head.forward(self.mean.sub(x.mul_scalar(range)));
-        let res = self.groups.iter().fold(x.clone(), |h, g| g.forward(h));
-        let x = self.body_conv.forward(res) + x;
-        let x = self.tail.forward(self.upsampler.forward(x));
-        self.mean.add(x).div_scalar(range)
+impl ResidualBody for Vec<ResidualGroup> {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.iter().fold(x, |h, group| group.forward(h))
+    }
+
+    fn units(&self) -> usize {
+        self.len()
     }
 }
 
 impl PytorchKeys for Rcan {
     fn pytorch_key(&self, param: &str) -> Option<String> {
         let segs: Vec<&str> = param.split('.').collect();
-        let blocks = self.groups.first().map_or(0, |g| g.blocks.len());
+        let blocks = self.body.first().map_or(0, |g| g.blocks.len());
         match segs.as_slice() {
-            ["groups", g, "blocks", b, rest @ ..] => {
+            ["body", g, "blocks", b, rest @ ..] => {
                 let inner = match rest {
                     ["conv1", leaf] => format!("body.0.{leaf}"),
                     ["conv2", leaf] => format!("body.2.{leaf}"),
@@ -181,9 +159,8 @@ impl PytorchKeys for Rcan {
                 };
                 Some(format!("body.{g}.body.{b}.{inner}"))
             }
-            ["groups", g, "conv", leaf] => Some(format!("body.{g}.body.{blocks}.{leaf}")),
-            ["body_conv", leaf] => Some(format!("body.{}.{leaf}", self.groups.len())),
-            other => edsr_head_tail_key(other),
+            ["body", g, "conv", leaf] => Some(format!("body.{g}.body.{blocks}.{leaf}")),
+            other => self.frame_key(other),
         }
     }
 
@@ -219,14 +196,14 @@ mod tests {
         let model = RcanConfig::new(2).init(&Device::flex()).unwrap();
         let key = |p: &str| model.pytorch_key(p).unwrap();
         assert_eq!(
-            key("groups.9.blocks.19.conv2.weight"),
+            key("body.9.blocks.19.conv2.weight"),
             "body.9.body.19.body.2.weight"
         );
         assert_eq!(
-            key("groups.0.blocks.1.attention.excite.bias"),
+            key("body.0.blocks.1.attention.excite.bias"),
             "body.0.body.1.body.3.conv_du.2.bias"
         );
-        assert_eq!(key("groups.3.conv.weight"), "body.3.body.20.weight");
+        assert_eq!(key("body.3.conv.weight"), "body.3.body.20.weight");
         assert_eq!(key("body_conv.weight"), "body.10.weight");
     }
 }
