@@ -4,9 +4,9 @@
 The modules below follow the official repositories' code so that their `state_dict` keys are
 the official ones that public checkpoints use:
 
-* SRCNN, FSRCNN, ESPCN: the widely used PyTorch ports (yjn870/SRCNN-pytorch,
-  yjn870/FSRCNN-pytorch, yjn870/ESPCN-pytorch), with a configurable channel count.
-* EDSR, RCAN: sanghyun-son/EDSR-PyTorch (`src/model/common.py`, `edsr.py`, `rcan.py`).
+* SRCNN, FSRCNN, ESPCN: the widely used PyTorch ports (SRCNN-pytorch,
+  FSRCNN-pytorch, ESPCN-pytorch), with a configurable channel count.
+* EDSR, RCAN: EDSR-PyTorch (`src/model/common.py`, `edsr.py`, `rcan.py`).
 * MSRResNet, RRDBNet: BasicSR (`basicsr/archs/srresnet_arch.py`, `rrdbnet_arch.py`,
   `arch_util.py`).
 * SRVGGNetCompact: Real-ESRGAN (`realesrgan/archs/srvgg_arch.py`).

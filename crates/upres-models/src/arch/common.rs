@@ -3,9 +3,9 @@
 //! - [`conv`]: a square convolution padded by `kernel / 2`, so that odd kernels keep the
 //!   spatial size (EDSR-PyTorch's `default_conv`, BasicSR's `Conv2d(.., 3, 1, 1)`).
 //! - [`ResBlock`]: `x + res_scale * conv2(relu(conv1(x)))`, the residual block without batch
-//!   norm of EDSR (Lim et al. 2017) and BasicSR's `ResidualBlockNoBN`.
+//!   norm of EDSR (CVPRW 2017) and BasicSR's `ResidualBlockNoBN`.
 //! - [`ConvPRelu`]: a convolution followed by a per-channel PReLU (FSRCNN, SRVGGNetCompact).
-//! - [`Upsampler`]: sub-pixel upsampling (Shi et al. 2016): `log2(scale)` stages of
+//! - [`Upsampler`]: sub-pixel upsampling (ESPCN, CVPR 2016): `log2(scale)` stages of
 //!   `conv(feats -> 4 * feats)` + `PixelShuffle(2)` for powers of two, one stage of
 //!   `conv(feats -> 9 * feats)` + `PixelShuffle(3)` for scale 3 (EDSR-PyTorch `Upsampler`).
 //! - [`MeanShift`]: subtracting / adding the DIV2K RGB mean (EDSR, RCAN).

@@ -1,12 +1,12 @@
-//! EDSR: Lim, Son, Kim, Nah, Lee, "Enhanced Deep Residual Networks for Single Image
-//! Super-Resolution", CVPRW 2017, <https://arxiv.org/abs/1707.02921>.
+//! EDSR: "Enhanced Deep Residual Networks for Single Image Super-Resolution", CVPRW 2017,
+//! <https://arxiv.org/abs/1707.02921>.
 //!
 //! A 3x3 head convolution, `n_resblocks` residual blocks without batch norm
 //! (`x + res_scale * conv(relu(conv(x)))`), a body convolution with a global skip connection,
 //! a sub-pixel [`Upsampler`](super::common::Upsampler) and a tail convolution. Inputs are
 //! shifted by the DIV2K RGB mean before the head and back after the tail (the shared
 //! [`EdsrFrame`], also RCAN's). Exactly
-//! sanghyun-son/EDSR-PyTorch `src/model/edsr.py` and `common.py`.
+//! EDSR-PyTorch `src/model/edsr.py` and `common.py`.
 //!
 //! Arguments ([`EdsrConfig`]): `scale` (2, 3, or a power of two), `n_resblocks`, `n_feats`,
 //! `res_scale`, `rgb_range` (RGB only: the mean shift has 3 channels). Presets: [`EdsrConfig::baseline`] (16 blocks, 64

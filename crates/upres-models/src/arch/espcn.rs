@@ -1,6 +1,5 @@
-//! ESPCN: Shi, Caballero, Huszár, Totz, Aitken, Bishop, Rueckert, Wang, "Real-Time Single Image
-//! and Video Super-Resolution Using an Efficient Sub-Pixel Convolutional Neural Network",
-//! CVPR 2016, <https://arxiv.org/abs/1609.05158>.
+//! ESPCN: "Real-Time Single Image and Video Super-Resolution Using an Efficient Sub-Pixel
+//! Convolutional Neural Network", CVPR 2016, <https://arxiv.org/abs/1609.05158>.
 //!
 //! All convolutions run at low resolution: 5x5 (`n1` = 64 filters), 3x3 (`n2` = 32 filters),
 //! both with tanh as in the paper, then a 3x3 convolution to `num_channels * scale^2` channels
@@ -9,7 +8,7 @@
 //! Arguments ([`EspcnConfig`]): `scale`, `num_channels` (3 for RGB, 1 for the paper's Y
 //! channel), `n1`, `n2`.
 //!
-//! PyTorch keys (yjn870/ESPCN-pytorch): `first_part.0`, `first_part.2`, `last_part.0`.
+//! PyTorch keys (the ESPCN-pytorch port): `first_part.0`, `first_part.2`, `last_part.0`.
 
 use burn::config::Config;
 use burn::module::Module;

@@ -1,11 +1,11 @@
-//! FSRCNN: Dong, Loy, Tang, "Accelerating the Super-Resolution Convolutional Neural Network",
+//! FSRCNN: "Accelerating the Super-Resolution Convolutional Neural Network",
 //! ECCV 2016, <https://arxiv.org/abs/1608.00367>.
 //!
 //! Works on the low-resolution image directly: feature extraction (5x5, `d` filters), shrinking
 //! (1x1, `s` filters), `m` mapping layers (3x3, `s` filters), expanding (1x1, `d` filters), each
 //! followed by a per-channel PReLU, then a 9x9 transposed convolution with stride `scale`,
 //! padding 4 and output padding `scale - 1`, so the output is exactly `scale` times larger.
-//! Layout as in the widely used PyTorch port yjn870/FSRCNN-pytorch.
+//! Layout as in the widely used PyTorch port FSRCNN-pytorch.
 //!
 //! Arguments ([`FsrcnnConfig`]): `scale`, `num_channels` (3 for RGB, 1 for the paper's Y
 //! channel), `d`, `s`, `m` (paper: 56, 12, 4).

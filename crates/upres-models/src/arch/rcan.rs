@@ -1,12 +1,12 @@
-//! RCAN: Zhang, Li, Li, Wang, Zhong, Fu, "Image Super-Resolution Using Very Deep Residual
-//! Channel Attention Networks", ECCV 2018, <https://arxiv.org/abs/1807.02758>.
+//! RCAN: "Image Super-Resolution Using Very Deep Residual Channel Attention Networks",
+//! ECCV 2018, <https://arxiv.org/abs/1807.02758>.
 //!
 //! Residual in residual: `n_resgroups` residual groups, each `n_resblocks` residual channel
 //! attention blocks (RCAB: conv-ReLU-conv, then channel attention, plus the block input) and a
 //! group convolution with a skip over the group; a body convolution with a global skip; the
 //! EDSR sub-pixel upsampler and tail. Channel attention squeezes by global average pooling and
 //! gates the channels with `sigmoid(conv1x1(relu(conv1x1(pool))))`, reducing by `reduction`.
-//! As in EDSR-PyTorch `src/model/rcan.py` (yulunzhang/RCAN), the RCAB residual is not scaled.
+//! As in EDSR-PyTorch `src/model/rcan.py` (and the RCAN release), the RCAB residual is not scaled.
 //!
 //! Arguments ([`RcanConfig`]): `scale` (2, 3, or a power of two), `n_resgroups` (10),
 //! `n_resblocks` (20), `n_feats` (64), `reduction` (16), `rgb_range` (see

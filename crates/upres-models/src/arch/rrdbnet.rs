@@ -1,6 +1,6 @@
-//! RRDBNet, the generator of ESRGAN / Real-ESRGAN: Wang et al., "ESRGAN: Enhanced
+//! RRDBNet, the generator of ESRGAN / Real-ESRGAN: "ESRGAN: Enhanced
 //! Super-Resolution Generative Adversarial Networks", ECCVW 2018,
-//! <https://arxiv.org/abs/1809.00219>; Wang, Xie, Dong, Shan, "Real-ESRGAN: Training Real-World
+//! <https://arxiv.org/abs/1809.00219>; "Real-ESRGAN: Training Real-World
 //! Blind Super-Resolution with Pure Synthetic Data", ICCVW 2021, <https://arxiv.org/abs/2107.10833>.
 //!
 //! A first convolution, `num_block` residual-in-residual dense blocks (three dense blocks of

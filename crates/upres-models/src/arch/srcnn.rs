@@ -1,17 +1,17 @@
-//! SRCNN: Dong, Loy, He, Tang, "Image Super-Resolution Using Deep Convolutional Networks",
+//! SRCNN: "Image Super-Resolution Using Deep Convolutional Networks",
 //! TPAMI 2016 (ECCV 2014), <https://arxiv.org/abs/1501.00092>.
 //!
 //! Three convolutions, 9-5-5 with 64 and 32 filters and ReLU between them: patch extraction,
 //! non-linear mapping, reconstruction. SRCNN does not upscale: **the caller upsamples the
 //! low-resolution image by the target scale with bicubic interpolation first**, and the
 //! network restores detail at that size. Each convolution is padded by half its kernel so the
-//! output has the input's size (as BasicSR-style and yjn870/SRCNN-pytorch implementations do,
+//! output has the input's size (as BasicSR-style and SRCNN-pytorch implementations do,
 //! instead of the paper's valid convolutions).
 //!
 //! Arguments ([`SrcnnConfig`]): `num_channels` (3 for RGB, 1 for the paper's Y channel),
 //! `n1`/`n2` filter counts, `f1`/`f2`/`f3` kernel sizes (odd).
 //!
-//! PyTorch keys: `conv1`, `conv2`, `conv3` (yjn870/SRCNN-pytorch), the same as upres's.
+//! PyTorch keys: `conv1`, `conv2`, `conv3` (the SRCNN-pytorch port), the same as upres's.
 
 use burn::config::Config;
 use burn::module::Module;

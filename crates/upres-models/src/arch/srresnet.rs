@@ -1,6 +1,6 @@
-//! SRResNet, the generator of SRGAN: Ledig et al., "Photo-Realistic Single Image
+//! SRResNet, the generator of SRGAN: "Photo-Realistic Single Image
 //! Super-Resolution Using a Generative Adversarial Network", CVPR 2017,
-//! <https://arxiv.org/abs/1609.04802>; and BasicSR's MSRResNet ("modified SRResNet", Wang et al.,
+//! <https://arxiv.org/abs/1609.04802>; and BasicSR's MSRResNet ("modified SRResNet",
 //! ESRGAN, ECCVW 2018, <https://arxiv.org/abs/1809.00219>).
 //!
 //! [`SrResNet`] (paper): 9x9 convolution + PReLU, `num_block` residual blocks

@@ -1,4 +1,4 @@
-//! SRVGGNetCompact, Real-ESRGAN's compact model: Wang, Xie, Dong, Shan, "Real-ESRGAN: Training
+//! SRVGGNetCompact, Real-ESRGAN's compact model: "Real-ESRGAN: Training
 //! Real-World Blind Super-Resolution with Pure Synthetic Data", ICCVW 2021,
 //! <https://arxiv.org/abs/2107.10833> (`realesrgan/archs/srvgg_arch.py`, the
 //! `realesr-animevideov3` / `realesr-general-x4v3` models).
