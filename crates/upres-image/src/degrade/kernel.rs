@@ -284,6 +284,7 @@ mod tests {
             let k =
                 Kernel::isotropic_gaussian(2 * (6.0 * sigma).ceil() as usize + 1, sigma).unwrap();
             let c = covariance(&k);
+            eprintln!("sigma {sigma:.1}: measured {:.4}", c[0][0].sqrt());
             for var in [c[0][0], c[1][1]] {
                 let err = (var.sqrt() - sigma).abs() / sigma;
                 assert!(err < 0.02, "sigma {sigma}: measured {}", var.sqrt());

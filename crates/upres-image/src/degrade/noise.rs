@@ -136,6 +136,7 @@ mod tests {
                 let img = flat(256, 256, Layout::Rgb, depth, 128.0 * unit as f32);
                 let noisy = add_gaussian_noise(&img, sigma, false, &mut rng).unwrap();
                 let got = std_of_difference(&noisy, &img) / unit;
+                eprintln!("{depth:?} sigma {sigma}: measured {got:.3}");
                 assert!(
                     (got - sigma).abs() < 0.03 * sigma,
                     "{depth:?}: {got} vs {sigma}"

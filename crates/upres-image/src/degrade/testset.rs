@@ -107,7 +107,8 @@ impl TestDegradation {
 
 impl std::fmt::Display for TestDegradation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+        // `pad` honours width and alignment, so names line up in tables.
+        f.pad(self.name())
     }
 }
 
