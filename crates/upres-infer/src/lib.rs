@@ -1,6 +1,8 @@
 //! Running SR methods on real images: tiling that equals whole-image inference, band
-//! streaming so memory stays bounded on huge inputs.
+//! streaming so memory stays bounded on huge inputs, and the x8 self-ensemble.
 
+pub mod ensemble;
 pub mod tiling;
 
+pub use ensemble::self_ensemble;
 pub use tiling::{Join, TileError, TilePlan, upscale_tiled};
