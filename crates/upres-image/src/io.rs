@@ -282,22 +282,34 @@ pub fn write(path: &Path, image: &Image, metadata: &Metadata, options: WriteOpti
             reason,
         }
     })?;
+    let mut tmp = temp_file_beside(path)?;
+    let io_err = |e| ImageError::io(path, e);
+    tmp.write_all(&bytes).map_err(io_err)?;
+    tmp.as_file().sync_all().map_err(io_err)?;
+    persist(tmp.into_temp_path(), path, options.overwrite)?;
+    Ok(())
+}
+
+/// A temporary file in `path`'s folder, so that the final rename stays on one file system.
+pub(crate) fn temp_file_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let io_err = |e| ImageError::io(path, e);
-    let mut tmp = tempfile::Builder::new()
+    tempfile::Builder::new()
         .prefix(".upres-")
         .suffix(".tmp")
         .tempfile_in(dir)
-        .map_err(io_err)?;
-    tmp.write_all(&bytes).map_err(io_err)?;
-    tmp.as_file().sync_all().map_err(io_err)?;
-    if options.overwrite {
-        tmp.persist(path).map_err(|e| io_err(e.error))?;
+        .map_err(|e| ImageError::io(path, e))
+}
+
+/// Moves a finished temporary file to `path`; without `overwrite` an existing file is kept.
+pub(crate) fn persist(temp: tempfile::TempPath, path: &Path, overwrite: bool) -> Result<()> {
+    let io_err = |e| ImageError::io(path, e);
+    if overwrite {
+        temp.persist(path).map_err(|e| io_err(e.error))
     } else {
-        tmp.persist_noclobber(path).map_err(|e| {
+        temp.persist_noclobber(path).map_err(|e| {
             if e.error.kind() == std::io::ErrorKind::AlreadyExists {
                 ImageError::InvalidArgument(format!(
                     "{}: already exists (pass --overwrite to replace it)",
@@ -306,9 +318,8 @@ pub fn write(path: &Path, image: &Image, metadata: &Metadata, options: WriteOpti
             } else {
                 io_err(e.error)
             }
-        })?;
+        })
     }
-    Ok(())
 }
 
 /// Encodes to an in-memory file. The error is the reason alone; [`write`] adds the path.

@@ -46,7 +46,8 @@ impl Filter {
         }
     }
 
-    fn support(self) -> f64 {
+    /// Width of the kernel in input pixels, before any antialiasing stretch.
+    pub fn support(self) -> f64 {
         match self {
             Filter::Bicubic => 4.0,
             Filter::Bilinear => 2.0,

@@ -3,6 +3,11 @@
 
 use crate::buffer::{Depth, Image, Layout};
 use crate::error::{ImageError, Result};
+use crate::io::{self, Format, Metadata, ReadOptions, WriteOptions};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use tempfile::TempPath;
 
 /// Rows of an image, top to bottom.
 pub trait RowSource {
@@ -115,5 +120,460 @@ mod tests {
             sink.write_rows(&rows).unwrap();
         }
         assert_eq!(sink.finish().unwrap(), img);
+    }
+
+    fn sample(layout: Layout, depth: Depth) -> Image {
+        let (w, h) = (13, 9);
+        let max = depth.max_value() as usize;
+        let n = w * h * layout.channels();
+        let data = (0..n).map(|i| ((i * 7919) % (max + 1)) as f32).collect();
+        Image::new(w, h, layout, depth, data).unwrap()
+    }
+
+    fn copy_through_files(img: &Image, dir: &Path, ext: &str, meta: &Metadata) -> (Image, bool) {
+        let input = dir.join(format!("in.{ext}"));
+        let output = dir.join(format!("out.{ext}"));
+        io::write(&input, img, meta, WriteOptions::default()).unwrap();
+        let mut src = FileRows::open(&input, ReadOptions::default()).unwrap();
+        assert_eq!(&src.metadata, meta);
+        let streaming = src.is_streaming();
+        let shape = SinkShape {
+            width: src.width(),
+            height: src.height(),
+            layout: src.layout(),
+            depth: src.depth(),
+        };
+        let mut sink =
+            FileSink::create(&output, shape, &src.metadata, WriteOptions::default()).unwrap();
+        loop {
+            let rows = src.read_rows(4).unwrap();
+            if rows.height() == 0 {
+                break;
+            }
+            sink.write_rows(&rows).unwrap();
+        }
+        sink.finish().unwrap();
+        let back = io::read(&output).unwrap();
+        assert_eq!(&back.metadata, meta);
+        (back.image, streaming)
+    }
+
+    #[test]
+    fn png_streams_every_layout_and_depth_losslessly_with_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = Metadata {
+            icc_profile: Some(b"not really a profile, but carried verbatim".to_vec()),
+            exif: None,
+        };
+        for layout in [Layout::Gray, Layout::GrayAlpha, Layout::Rgb, Layout::Rgba] {
+            for depth in [Depth::U8, Depth::U16] {
+                let img = sample(layout, depth);
+                let (back, streaming) = copy_through_files(&img, dir.path(), "png", &meta);
+                assert!(streaming);
+                assert_eq!(back, img, "{layout:?} {depth:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_formats_fall_back_to_whole_images() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = sample(Layout::Rgb, Depth::U16);
+        let (back, streaming) = copy_through_files(&img, dir.path(), "tif", &Metadata::default());
+        assert!(!streaming);
+        assert_eq!(back, img);
+    }
+
+    #[test]
+    fn unfinished_sink_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("never.png");
+        let shape = SinkShape {
+            width: 4,
+            height: 4,
+            layout: Layout::Rgb,
+            depth: Depth::U8,
+        };
+        let mut sink =
+            FileSink::create(&out, shape, &Metadata::default(), WriteOptions::default()).unwrap();
+        sink.write_rows(&Image::zeros(4, 2, Layout::Rgb, Depth::U8))
+            .unwrap();
+        drop(sink);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // Finishing with rows missing is an error, and also leaves nothing.
+        let mut sink =
+            FileSink::create(&out, shape, &Metadata::default(), WriteOptions::default()).unwrap();
+        sink.write_rows(&Image::zeros(4, 2, Layout::Rgb, Depth::U8))
+            .unwrap();
+        assert!(sink.finish().is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}
+
+/// An image file opened for reading as rows: PNG streams row by row; other formats (and
+/// interlaced or EXIF-rotated PNGs, which cannot) are decoded whole.
+pub struct FileRows {
+    inner: FileRowsInner,
+    pub metadata: Metadata,
+    pub format: Format,
+}
+
+enum FileRowsInner {
+    Png(Box<PngRows>),
+    Whole { image: Image, next: usize },
+}
+
+impl FileRows {
+    pub fn open(path: &Path, options: ReadOptions) -> Result<Self> {
+        if let Some(png) = PngRows::open(path, options)? {
+            let metadata = png.metadata.clone();
+            return Ok(Self {
+                inner: FileRowsInner::Png(Box::new(png)),
+                metadata,
+                format: Format::Png,
+            });
+        }
+        let decoded = io::read_with(path, options)?;
+        Ok(Self {
+            inner: FileRowsInner::Whole {
+                image: decoded.image,
+                next: 0,
+            },
+            metadata: decoded.metadata,
+            format: decoded.format,
+        })
+    }
+
+    /// Whether rows are decoded on demand (true) or the image was decoded whole.
+    pub fn is_streaming(&self) -> bool {
+        matches!(self.inner, FileRowsInner::Png(_))
+    }
+}
+
+impl RowSource for FileRows {
+    fn width(&self) -> usize {
+        match &self.inner {
+            FileRowsInner::Png(p) => p.width,
+            FileRowsInner::Whole { image, .. } => image.width(),
+        }
+    }
+
+    fn height(&self) -> usize {
+        match &self.inner {
+            FileRowsInner::Png(p) => p.height,
+            FileRowsInner::Whole { image, .. } => image.height(),
+        }
+    }
+
+    fn layout(&self) -> Layout {
+        match &self.inner {
+            FileRowsInner::Png(p) => p.layout,
+            FileRowsInner::Whole { image, .. } => image.layout(),
+        }
+    }
+
+    fn depth(&self) -> Depth {
+        match &self.inner {
+            FileRowsInner::Png(p) => p.depth,
+            FileRowsInner::Whole { image, .. } => image.depth(),
+        }
+    }
+
+    fn read_rows(&mut self, count: usize) -> Result<Image> {
+        match &mut self.inner {
+            FileRowsInner::Png(p) => p.read_rows(count),
+            FileRowsInner::Whole { image, next } => {
+                let count = count.min(image.height() - *next);
+                let rows = image.crop(0, *next, image.width(), count)?;
+                *next += count;
+                Ok(rows)
+            }
+        }
+    }
+}
+
+/// A non-interlaced PNG decoded row by row.
+struct PngRows {
+    path: PathBuf,
+    reader: png::Reader<BufReader<File>>,
+    width: usize,
+    height: usize,
+    layout: Layout,
+    depth: Depth,
+    metadata: Metadata,
+}
+
+impl PngRows {
+    /// `None` when the file is not a PNG that can stream (so the caller decodes it whole).
+    fn open(path: &Path, options: ReadOptions) -> Result<Option<Self>> {
+        let file = File::open(path).map_err(|e| ImageError::io(path, e))?;
+        let mut reader = BufReader::new(file);
+        let mut signature = [0u8; 8];
+        let is_png =
+            reader.read_exact(&mut signature).is_ok() && signature == *b"\x89PNG\r\n\x1a\n";
+        if !is_png {
+            return Ok(None);
+        }
+        reader.rewind().map_err(|e| ImageError::io(path, e))?;
+        let mut decoder = png::Decoder::new(reader);
+        // Palette to RGB(A), tRNS to alpha, low bit depths to 8; 16 bits stay 16.
+        decoder.set_transformations(png::Transformations::EXPAND);
+        let decode_err = |e: png::DecodingError| ImageError::Decode {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        let reader = decoder.read_info().map_err(decode_err)?;
+        let info = reader.info();
+        let exif = info.exif_metadata.as_ref().map(|e| e.to_vec());
+        let rotated = exif
+            .as_deref()
+            .and_then(image::metadata::Orientation::from_exif_chunk)
+            .is_some_and(|o| o != image::metadata::Orientation::NoTransforms);
+        if info.interlaced || rotated || info.is_animated() {
+            return Ok(None);
+        }
+        let (width, height) = (info.width as usize, info.height as usize);
+        if let Some(max) = options.max_pixels
+            && (width as u64) * (height as u64) > max
+        {
+            return Err(ImageError::Unsupported {
+                path: path.to_path_buf(),
+                reason: format!("{width}x{height} is more than the allowed {max} pixels"),
+            });
+        }
+        let metadata = Metadata {
+            icc_profile: info.icc_profile.as_ref().map(|p| p.to_vec()),
+            exif,
+        };
+        let (color, bits) = reader.output_color_type();
+        let layout = match color {
+            png::ColorType::Grayscale => Layout::Gray,
+            png::ColorType::GrayscaleAlpha => Layout::GrayAlpha,
+            png::ColorType::Rgb => Layout::Rgb,
+            png::ColorType::Rgba => Layout::Rgba,
+            png::ColorType::Indexed => return Ok(None),
+        };
+        let depth = match bits {
+            png::BitDepth::Sixteen => Depth::U16,
+            _ => Depth::U8,
+        };
+        Ok(Some(Self {
+            path: path.to_path_buf(),
+            reader,
+            width,
+            height,
+            layout,
+            depth,
+            metadata,
+        }))
+    }
+
+    fn read_rows(&mut self, count: usize) -> Result<Image> {
+        let samples = self.width * self.layout.channels();
+        let mut data = Vec::with_capacity(count * samples);
+        let mut rows = 0;
+        while rows < count {
+            let row = self.reader.next_row().map_err(|e| ImageError::Decode {
+                path: self.path.clone(),
+                reason: e.to_string(),
+            })?;
+            let Some(row) = row else { break };
+            let bytes = row.data();
+            match self.depth {
+                Depth::U8 => data.extend(bytes.iter().map(|&b| f32::from(b))),
+                Depth::U16 => data.extend(
+                    bytes
+                        .chunks_exact(2)
+                        .map(|b| f32::from(u16::from_be_bytes([b[0], b[1]]))),
+                ),
+            }
+            rows += 1;
+        }
+        Image::new(self.width, rows, self.layout, self.depth, data)
+    }
+}
+
+/// Where upscaled rows go: a PNG written row by row, or (other formats) an image collected in
+/// memory and encoded at the end. Either way the file appears only on [`FileSink::finish`],
+/// renamed from a temporary, so a failed or interrupted run leaves no partial output.
+pub struct FileSink {
+    path: PathBuf,
+    inner: FileSinkInner,
+    expected_rows: usize,
+    written_rows: usize,
+    overwrite: bool,
+}
+
+enum FileSinkInner {
+    Png {
+        writer: Box<png::StreamWriter<'static, BufWriter<File>>>,
+        /// Deletes the temporary file if the sink is dropped unfinished.
+        temp: TempPath,
+        layout: Layout,
+        depth: Depth,
+    },
+    Memory {
+        collector: ImageCollector,
+        metadata: Metadata,
+        format: Format,
+        jpeg_quality: u8,
+    },
+}
+
+impl RowSink for FileSink {
+    fn write_rows(&mut self, rows: &Image) -> Result<()> {
+        self.written_rows += rows.height();
+        match &mut self.inner {
+            FileSinkInner::Memory { collector, .. } => collector.write_rows(rows),
+            FileSinkInner::Png {
+                writer,
+                layout,
+                depth,
+                ..
+            } => {
+                if rows.layout() != *layout {
+                    return Err(ImageError::InvalidArgument(format!(
+                        "{:?} rows written to a {layout:?} PNG",
+                        rows.layout()
+                    )));
+                }
+                let max = depth.max_value();
+                let q = |v: &f32| v.round().clamp(0.0, max);
+                let rows = rows.to_depth(*depth);
+                let bytes: Vec<u8> = match depth {
+                    Depth::U8 => rows.data().iter().map(|v| q(v) as u8).collect(),
+                    Depth::U16 => rows
+                        .data()
+                        .iter()
+                        .flat_map(|v| (q(v) as u16).to_be_bytes())
+                        .collect(),
+                };
+                writer
+                    .write_all(&bytes)
+                    .map_err(|e| ImageError::io(&self.path, e))
+            }
+        }
+    }
+}
+
+fn too_large(path: &Path) -> ImageError {
+    ImageError::Unsupported {
+        path: path.to_path_buf(),
+        reason: "image too large for PNG".into(),
+    }
+}
+
+/// The shape of the image a sink receives.
+#[derive(Clone, Copy, Debug)]
+pub struct SinkShape {
+    pub width: usize,
+    pub height: usize,
+    pub layout: Layout,
+    pub depth: Depth,
+}
+
+impl FileSink {
+    pub fn create(
+        path: &Path,
+        shape: SinkShape,
+        metadata: &Metadata,
+        options: WriteOptions,
+    ) -> Result<Self> {
+        let format = match options.format {
+            Some(f) => f,
+            None => Format::from_path(path)?,
+        };
+        let inner = if format == Format::Png {
+            Self::png(path, shape, metadata)?
+        } else {
+            FileSinkInner::Memory {
+                collector: ImageCollector::new(shape.width, shape.layout, shape.depth),
+                metadata: metadata.clone(),
+                format,
+                jpeg_quality: options.jpeg_quality,
+            }
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            inner,
+            expected_rows: shape.height,
+            written_rows: 0,
+            overwrite: options.overwrite,
+        })
+    }
+
+    fn png(path: &Path, shape: SinkShape, metadata: &Metadata) -> Result<FileSinkInner> {
+        let enc_err = |e: png::EncodingError| ImageError::Encode {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        let (file, temp) = io::temp_file_beside(path)?.into_parts();
+        let (w, h) = (
+            u32::try_from(shape.width).map_err(|_| too_large(path))?,
+            u32::try_from(shape.height).map_err(|_| too_large(path))?,
+        );
+        let mut info = png::Info::with_size(w, h);
+        info.color_type = match shape.layout {
+            Layout::Gray => png::ColorType::Grayscale,
+            Layout::GrayAlpha => png::ColorType::GrayscaleAlpha,
+            Layout::Rgb => png::ColorType::Rgb,
+            Layout::Rgba => png::ColorType::Rgba,
+        };
+        info.bit_depth = match shape.depth {
+            Depth::U8 => png::BitDepth::Eight,
+            Depth::U16 => png::BitDepth::Sixteen,
+        };
+        info.icc_profile = metadata.icc_profile.clone().map(Into::into);
+        info.exif_metadata = metadata.exif.clone().map(Into::into);
+        let encoder = png::Encoder::with_info(BufWriter::new(file), info).map_err(enc_err)?;
+        let writer = encoder.write_header().map_err(enc_err)?;
+        let writer = writer.into_stream_writer().map_err(enc_err)?;
+        Ok(FileSinkInner::Png {
+            writer: Box::new(writer),
+            temp,
+            layout: shape.layout,
+            depth: shape.depth,
+        })
+    }
+
+    /// Completes the file and moves it into place.
+    pub fn finish(self) -> Result<()> {
+        if self.written_rows != self.expected_rows {
+            return Err(ImageError::InvalidArgument(format!(
+                "{}: {} of {} rows were produced",
+                self.path.display(),
+                self.written_rows,
+                self.expected_rows
+            )));
+        }
+        let options = WriteOptions {
+            format: None,
+            jpeg_quality: 95,
+            overwrite: self.overwrite,
+        };
+        match self.inner {
+            FileSinkInner::Png { writer, temp, .. } => {
+                writer.finish().map_err(|e| ImageError::Encode {
+                    path: self.path.clone(),
+                    reason: e.to_string(),
+                })?;
+                io::persist(temp, &self.path, self.overwrite)
+            }
+            FileSinkInner::Memory {
+                collector,
+                metadata,
+                format,
+                jpeg_quality,
+            } => io::write(
+                &self.path,
+                &collector.finish()?,
+                &metadata,
+                WriteOptions {
+                    format: Some(format),
+                    jpeg_quality,
+                    ..options
+                },
+            ),
+        }
     }
 }

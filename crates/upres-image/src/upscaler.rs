@@ -13,6 +13,11 @@ pub trait Upscaler: Send + Sync {
 
     /// Upscales by an integer factor; the output is `scale` times the input on each side.
     fn upscale(&self, low_res: &Image, scale: usize) -> Result<Image, UpscaleError>;
+
+    /// How far (in input pixels) an output pixel looks: tiles need this much context to
+    /// match whole-image output. `None` for methods with global context (pooling over the
+    /// whole input), which tiling can only approximate.
+    fn receptive_radius(&self) -> Option<usize>;
 }
 
 /// Classical interpolation with MATLAB's `imresize` (bicubic is the baseline every SR paper
@@ -31,5 +36,10 @@ impl Upscaler for Interpolation {
             height: low_res.height() * scale,
         };
         Ok(resize(low_res, target, ResizeOptions::matlab(self.0))?)
+    }
+
+    fn receptive_radius(&self) -> Option<usize> {
+        // Upscaling never stretches the kernel: taps lie within half its support.
+        Some((self.0.support() / 2.0).ceil() as usize)
     }
 }

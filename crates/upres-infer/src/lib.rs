@@ -1,7 +1,9 @@
 //! Running SR methods on real images: tiling that equals whole-image inference, band
 //! streaming so memory stays bounded on huge inputs, and the x8 self-ensemble.
 
+pub mod batch;
 pub mod ensemble;
+pub mod pipeline;
 pub mod tiling;
 
 pub use ensemble::self_ensemble;

@@ -71,11 +71,22 @@ fn unsupported_and_missing_files_are_errors() {
 }
 
 #[test]
-fn unknown_output_extension_is_an_error() {
+fn alpha_into_jpeg_is_refused_not_dropped() {
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in.png");
-    std::fs::write(&input, encoded("png")).unwrap();
-    assert_fails_cleanly(&input, &tmp.path().join("out.xyz"), "out.xyz");
+    let input = tmp.path().join("logo.png");
+    let img = Image::new(4, 4, Layout::Rgba, Depth::U8, vec![128.0; 64]).unwrap();
+    io::write(
+        &input,
+        &img,
+        &Metadata::default(),
+        io::WriteOptions::default(),
+    )
+    .unwrap();
+    assert_fails_cleanly(
+        &input,
+        &tmp.path().join("logo.jpg"),
+        "cannot store a Rgba image",
+    );
 }
 
 #[test]

@@ -1,12 +1,17 @@
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use std::path::PathBuf;
-use upres_image::io::{self, Format, WriteOptions};
+use std::sync::Mutex;
+use upres_image::io::{Format, ReadOptions, WriteOptions};
+use upres_infer::batch;
+use upres_infer::pipeline::{UpscaleOptions, upscale_file};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Input image.
+    /// Input: an image file, a folder (recursive) or a glob pattern.
     #[arg(short, long)]
-    input: PathBuf,
-    /// Output image; its extension picks the format unless --format is given.
+    input: String,
+    /// Output: a file (single input) or a folder that mirrors the input's layout.
     #[arg(short, long)]
     output: PathBuf,
     /// Upscaling factor.
@@ -15,26 +20,83 @@ pub struct Args {
     /// The model (built-in default: bicubic).
     #[arg(short, long, default_value = "bicubic")]
     model: String,
-    /// Output format: png, jpg, webp, tif or bmp.
+    /// Tile side in input pixels (default: chosen by upres). Tiles overlap by the model's
+    /// receptive field, so the result does not depend on it.
+    #[arg(short, long)]
+    tile: Option<usize>,
+    /// x8 self-ensemble: average over flips and rotations (8x slower, slightly better).
+    #[arg(long)]
+    tta: bool,
+    /// Output format: png, jpg, webp, tif or bmp (default: the output's extension, or the
+    /// input's format for folders).
     #[arg(short, long)]
     format: Option<Format>,
-    /// Replace OUTPUT if it exists.
+    /// JPEG quality.
+    #[arg(long, default_value_t = 95)]
+    quality: u8,
+    /// Replace outputs that exist.
     #[arg(long)]
     overwrite: bool,
+    /// Files processed at once.
+    #[arg(short, long, default_value_t = 1)]
+    jobs: usize,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.scale >= 1, "scale must be at least 1");
     let method = super::method(&args.model)?;
-    let decoded = io::read(&args.input)?;
-    let upscaled = method
-        .upscale(&decoded.image, args.scale)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.display()))?;
-    let options = WriteOptions {
-        format: args.format,
-        overwrite: args.overwrite,
-        ..WriteOptions::default()
+    let jobs = batch::plan(&args.input, &args.output, args.format)?;
+    let options = UpscaleOptions {
+        scale: args.scale,
+        tile: args.tile,
+        tta: args.tta,
+        write: WriteOptions {
+            format: args.format,
+            jpeg_quality: args.quality,
+            overwrite: args.overwrite,
+        },
+        read: ReadOptions::default(),
     };
-    io::write(&args.output, &upscaled, &decoded.metadata, options)?;
+    if let [job] = jobs.as_slice() {
+        // One file: its error is the command's one line.
+        return Ok(upscale_file(
+            job,
+            method.as_ref(),
+            &options,
+            &mut |_, _| {},
+        )?);
+    }
+    let bar = ProgressBar::new(jobs.len() as u64).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} files {msg} [{elapsed} < {eta}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let failures = Mutex::new(Vec::new());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.max(1))
+        .build()?;
+    pool.install(|| {
+        jobs.par_iter().for_each(|job| {
+            let name = job.input.display().to_string();
+            let mut tiles = |done: usize, total: usize| {
+                if args.jobs <= 1 {
+                    bar.set_message(format!("{name}: tile {done}/{total}"));
+                }
+            };
+            if let Err(err) = upscale_file(job, method.as_ref(), &options, &mut tiles) {
+                bar.suspend(|| eprintln!("upres: error: {err}"));
+                failures.lock().map(|mut f| f.push(name)).ok();
+            }
+            bar.inc(1);
+        });
+    });
+    bar.finish_and_clear();
+    let failed = failures.into_inner().unwrap_or_default();
+    anyhow::ensure!(
+        failed.is_empty(),
+        "{} of {} files failed: {}",
+        failed.len(),
+        jobs.len(),
+        failed.join(", ")
+    );
     Ok(())
 }

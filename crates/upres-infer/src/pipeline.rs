@@ -1,0 +1,116 @@
+//! One file through a method: decode (streamed where the format allows), tile, optionally
+//! self-ensemble, encode through a temporary file.
+
+use crate::batch::Job;
+use crate::ensemble::self_ensemble;
+use crate::tiling::{Join, TileError, TilePlan, upscale_tiled};
+use upres_image::io::{Format, ReadOptions, WriteOptions};
+use upres_image::stream::{FileRows, FileSink, RowSource, SinkShape};
+use upres_image::{Image, ImageError, UpscaleError, Upscaler};
+
+/// Tile side used when the caller does not choose one: large enough that the context margin
+/// costs little, small enough that a tile's activations fit comfortably in memory.
+pub const DEFAULT_TILE: usize = 256;
+
+/// Context given to methods without a finite receptive field, blended by feathering.
+pub const GLOBAL_CONTEXT_MARGIN: usize = 32;
+
+/// How to upscale a file.
+#[derive(Clone, Copy, Debug)]
+pub struct UpscaleOptions {
+    pub scale: usize,
+    /// Tile side in input pixels; `None` picks [`DEFAULT_TILE`].
+    pub tile: Option<usize>,
+    /// Average over the eight flips and rotations.
+    pub tta: bool,
+    pub write: WriteOptions,
+    pub read: ReadOptions,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error("{path}: {source}")]
+    Tiles {
+        path: String,
+        #[source]
+        source: TileError,
+    },
+}
+
+/// The tiling a method needs: its receptive field as margin, or feathering if it has none.
+pub fn tile_plan(method: &dyn Upscaler, tile: Option<usize>) -> TilePlan {
+    let tile = tile.unwrap_or(DEFAULT_TILE).max(1);
+    match method.receptive_radius() {
+        Some(margin) => TilePlan {
+            tile,
+            margin,
+            join: Join::Crop,
+        },
+        None => TilePlan {
+            tile,
+            margin: GLOBAL_CONTEXT_MARGIN,
+            join: Join::Feather,
+        },
+    }
+}
+
+/// Upscales `job.input` into `job.output`; `progress` hears (tiles done, tiles in all).
+pub fn upscale_file(
+    job: &Job,
+    method: &dyn Upscaler,
+    options: &UpscaleOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(), PipelineError> {
+    let mut source = FileRows::open(&job.input, options.read)?;
+    let format = match options.write.format {
+        Some(f) => f,
+        None => Format::from_path(&job.output)?,
+    };
+    // Refuse before any work what the output format cannot hold.
+    if !format.supports_layout(source.layout()) {
+        return Err(ImageError::InvalidArgument(format!(
+            "{}: {} cannot store a {:?} image; choose png",
+            job.output.display(),
+            format.extension(),
+            source.layout()
+        ))
+        .into());
+    }
+    if let Some(parent) = job.output.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| ImageError::Io {
+            path: parent.to_path_buf(),
+            source: e,
+        })?;
+    }
+    let scale = options.scale;
+    let shape = SinkShape {
+        width: source.width() * scale,
+        height: source.height() * scale,
+        layout: source.layout(),
+        depth: source.depth(),
+    };
+    let write = WriteOptions {
+        format: Some(format),
+        ..options.write
+    };
+    let metadata = source.metadata.clone();
+    let mut sink = FileSink::create(&job.output, shape, &metadata, write)?;
+    let plan = tile_plan(method, options.tile);
+    let run = |tile: &Image| -> Result<Image, UpscaleError> {
+        if options.tta {
+            self_ensemble(tile, &|t| method.upscale(t, scale))
+        } else {
+            method.upscale(tile, scale)
+        }
+    };
+    upscale_tiled(&mut source, &mut sink, scale, plan, &run, progress).map_err(|source| {
+        PipelineError::Tiles {
+            path: job.input.display().to_string(),
+            source,
+        }
+    })?;
+    sink.finish()?;
+    Ok(())
+}
