@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod ensemble;
+pub mod model;
 pub mod pipeline;
 pub mod tiling;
 

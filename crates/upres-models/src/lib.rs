@@ -13,6 +13,7 @@
 
 pub mod arch;
 pub mod error;
+mod receptive;
 pub mod registry;
 pub mod weights;
 

@@ -25,6 +25,8 @@ enum Command {
     Downscale(commands::downscale::Args),
     /// Score a method on benchmark datasets under the papers' protocol.
     Eval(commands::eval::Args),
+    /// List every architecture with its parameter count per scale.
+    Models(commands::models::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Command::Upscale(args) => commands::upscale::run(args),
         Command::Downscale(args) => commands::downscale::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Models(args) => commands::models::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -30,7 +30,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let method = super::method(&args.model)?;
+    let method = super::method(&args.model, upres_infer::model::AlphaMode::Model)?;
     let source = match (args.lr_from_disk, args.degradation) {
         (true, TestDegradation::Bi) => LowResSource::Disk,
         (true, other) => anyhow::bail!(

@@ -1,16 +1,12 @@
 pub mod downscale;
 pub mod eval;
+pub mod models;
 pub mod upscale;
 
-use upres_image::resize::Filter;
-use upres_image::{Interpolation, Upscaler};
+use upres_image::Upscaler;
+use upres_infer::model::{AlphaMode, open_method};
 
-/// The method a `--model` name stands for.
-pub fn method(name: &str) -> anyhow::Result<Box<dyn Upscaler>> {
-    match name.parse::<Filter>() {
-        Ok(filter) => Ok(Box::new(Interpolation(filter))),
-        Err(_) => anyhow::bail!(
-            "unknown model '{name}' (available: bicubic, bilinear, lanczos3, nearest)"
-        ),
-    }
+/// The method a `--model` value stands for.
+pub fn method(name: &str, alpha: AlphaMode) -> anyhow::Result<Box<dyn Upscaler>> {
+    open_method(name, alpha).map_err(|e| anyhow::anyhow!("{e}"))
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use upres_image::io::{Format, ReadOptions, WriteOptions};
 use upres_infer::batch;
+use upres_infer::model::AlphaMode;
 use upres_infer::pipeline::{UpscaleOptions, upscale_file};
 
 #[derive(clap::Args)]
@@ -34,6 +35,9 @@ pub struct Args {
     /// JPEG quality.
     #[arg(long, default_value_t = 95)]
     quality: u8,
+    /// How to upscale an alpha channel: with the model, or bicubic.
+    #[arg(long, default_value = "model")]
+    alpha: Alpha,
     /// Replace outputs that exist.
     #[arg(long)]
     overwrite: bool,
@@ -44,7 +48,11 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.scale >= 1, "scale must be at least 1");
-    let method = super::method(&args.model)?;
+    let alpha = match args.alpha {
+        Alpha::Model => AlphaMode::Model,
+        Alpha::Bicubic => AlphaMode::Bicubic,
+    };
+    let method = super::method(&args.model, alpha)?;
     let jobs = batch::plan(&args.input, &args.output, args.format)?;
     let options = UpscaleOptions {
         scale: args.scale,
@@ -99,4 +107,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         failed.join(", ")
     );
     Ok(())
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Alpha {
+    Model,
+    Bicubic,
 }
