@@ -72,34 +72,24 @@ fn sixteen_bit_rgba_png_stays_sixteen_bit_rgba() {
 }
 
 #[test]
-fn icc_profile_survives_png_to_png() {
+fn icc_profile_survives_png_to_png_and_jpeg_to_jpeg() {
     let tmp = tempfile::tempdir().unwrap();
-    let (input, output) = (tmp.path().join("in.png"), tmp.path().join("out.png"));
     let icc = icc_profile();
     let meta = Metadata {
         icc_profile: Some(icc.clone()),
         exif: None,
     };
-    write(&input, &pattern(20, 12, Layout::Rgb, Depth::U8), &meta);
-    upscale(&input, &output);
-    let mut decoder = ImageReader::open(&output).unwrap().into_decoder().unwrap();
-    assert_eq!(decoder.icc_profile().unwrap(), Some(icc));
-}
-
-#[test]
-fn icc_profile_survives_jpeg_to_jpeg() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (input, output) = (tmp.path().join("in.jpg"), tmp.path().join("out.jpg"));
-    let icc = icc_profile();
-    let meta = Metadata {
-        icc_profile: Some(icc.clone()),
-        exif: None,
-    };
-    write(&input, &pattern(20, 12, Layout::Rgb, Depth::U8), &meta);
-    upscale(&input, &output);
-    let mut decoder = ImageReader::open(&output).unwrap().into_decoder().unwrap();
-    assert_eq!(decoder.icc_profile().unwrap(), Some(icc));
-    assert_eq!(io::read(&output).unwrap().format, Format::Jpeg);
+    for (ext, format) in [("png", Format::Png), ("jpg", Format::Jpeg)] {
+        let (input, output) = (
+            tmp.path().join(format!("in.{ext}")),
+            tmp.path().join(format!("out.{ext}")),
+        );
+        write(&input, &pattern(20, 12, Layout::Rgb, Depth::U8), &meta);
+        upscale(&input, &output);
+        let mut decoder = ImageReader::open(&output).unwrap().into_decoder().unwrap();
+        assert_eq!(decoder.icc_profile().unwrap(), Some(icc.clone()), "{ext}");
+        assert_eq!(io::read(&output).unwrap().format, format);
+    }
 }
 
 /// A minimal little-endian EXIF (TIFF) block holding only an Orientation tag.
