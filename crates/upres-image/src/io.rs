@@ -296,9 +296,12 @@ pub(crate) fn temp_file_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    tempfile::Builder::new()
-        .prefix(".upres-")
-        .suffix(".tmp")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".upres-").suffix(".tmp");
+    // Temporary files are private by default; the output they become should not be.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    builder
         .tempfile_in(dir)
         .map_err(|e| ImageError::io(path, e))
 }
@@ -522,6 +525,18 @@ mod tests {
             let err = decode(&bytes[..cut], Path::new("cut.jpg"), ReadOptions::default());
             assert!(err.is_err(), "cut at {cut}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn written_files_are_readable_by_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.png");
+        let img = sample(Layout::Rgb, Depth::U8);
+        write(&path, &img, &Metadata::default(), WriteOptions::default()).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o044, 0o044, "mode {mode:o}");
     }
 
     #[test]
