@@ -129,15 +129,24 @@ impl Upscaler for ModelUpscaler {
 }
 
 /// The method `--model NAME` stands for: an interpolation (`bicubic`, `bilinear`,
-/// `lanczos3`, `nearest`) or an upres weights file, run on the CPU.
+/// `lanczos3`, `nearest`), an upres weights file, or a training run's folder (its
+/// `best.safetensors`), run on the CPU.
 pub fn open_method(name: &str, alpha: AlphaMode) -> Result<Box<dyn Upscaler>, UpscaleError> {
     if let Ok(filter) = name.parse::<Filter>() {
         return Ok(Box::new(Interpolation(filter)));
     }
-    let path = std::path::Path::new(name);
+    let mut path = std::path::PathBuf::from(name);
+    if path.is_dir() {
+        path.push("best.safetensors");
+        if !path.is_file() {
+            return Err(
+                format!("{name} is a folder without best.safetensors: not a training run").into(),
+            );
+        }
+    }
     if path.is_file() {
         let device = Device::flex();
-        let model = upres_models::load(path, &device)?;
+        let model = upres_models::load(&path, &device)?;
         return Ok(Box::new(ModelUpscaler::new(model, device, alpha)));
     }
     if upres_models::spec(name).is_ok() {

@@ -134,7 +134,7 @@ fn unknown(name: &str) -> ModelError {
 }
 
 /// A registered model built at a scale.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SrModel {
     spec: &'static ModelSpec,
     scale: usize,
@@ -161,6 +161,15 @@ impl SrModel {
     /// Whether the input must be the bicubic-upscaled image ([`InputKind::Upsampled`]).
     pub fn input(&self) -> InputKind {
         self.spec.input
+    }
+
+    /// The same model with its network transformed (an optimizer step, a device move, an
+    /// averaged copy of the weights).
+    pub fn map_network(self, f: impl FnOnce(SrNetwork) -> SrNetwork) -> Self {
+        Self {
+            network: f(self.network),
+            ..self
+        }
     }
 
     /// Number of trainable parameters (batch norm running statistics excluded).

@@ -27,6 +27,10 @@ enum Command {
     Eval(commands::eval::Args),
     /// List every architecture with its parameter count per scale.
     Models(commands::models::Args),
+    /// Train a model from a recipe (see configs/).
+    Train(commands::train::Args),
+    /// Time training steps on random data (compare with tools/bench_train_step.py).
+    BenchTrain(commands::bench_train::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +40,8 @@ fn main() -> ExitCode {
         Command::Downscale(args) => commands::downscale::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Models(args) => commands::models::run(args),
+        Command::Train(args) => commands::train::run(args),
+        Command::BenchTrain(args) => commands::bench_train::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,46 @@
+//! Training-step throughput: the time of one full step (forward, L1 loss, backward, Adam) on
+//! random data, for comparison with the same step in PyTorch (`tools/bench_train_step.py`).
+
+use std::time::{Duration, Instant};
+
+use burn::optim::AdamConfig;
+use burn::tensor::{Device, Distribution, Tensor};
+use upres_models::InputKind;
+
+use crate::error::TrainError;
+use crate::loss::{L1, Loss};
+use crate::trainer::optimize;
+
+/// Times `steps` training steps of `name` at `scale` on batches of `batch` LR patches of
+/// `patch` pixels, after one untimed warm-up step.
+pub fn step_times(
+    name: &str,
+    scale: usize,
+    batch: usize,
+    patch: usize,
+    steps: usize,
+) -> Result<Vec<Duration>, TrainError> {
+    let device = Device::flex().autodiff();
+    let mut model = upres_models::build(name, scale, &device)?;
+    let mut optimizer = AdamConfig::new().init();
+    let side = match model.input() {
+        InputKind::LowResolution => patch,
+        InputKind::Upsampled => patch * scale,
+    };
+    let input = Tensor::<4>::random([batch, 3, side, side], Distribution::Default, &device);
+    let target = Tensor::<4>::random(
+        [batch, 3, patch * scale, patch * scale],
+        Distribution::Default,
+        &device,
+    );
+    let mut times = Vec::with_capacity(steps);
+    for step in 0..=steps {
+        let started = Instant::now();
+        let loss = L1.forward(model.forward(input.clone())?, target.clone());
+        model = optimize(model, &mut optimizer, loss, 1e-4);
+        if step > 0 {
+            times.push(started.elapsed());
+        }
+    }
+    Ok(times)
+}

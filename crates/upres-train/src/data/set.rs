@@ -1,0 +1,472 @@
+//! A training set: decoded images (in memory while they fit) and random patch pairs cut
+//! from them.
+
+use super::DataError;
+use super::config::{Augment, DataConfig};
+use super::folder::{LrFolder, list_images};
+use rand::rngs::ChaCha8Rng;
+use rand::{Rng, RngExt, SeedableRng};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use upres_image::degrade::Pipeline;
+use upres_image::resize::downscale_bicubic;
+use upres_image::{Depth, Image, Layout, io};
+
+/// A training pair: RGB patches with samples on the 0..=255 scale, the HR patch `scale`
+/// times the LR patch on a side.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pair {
+    pub lr: Image,
+    pub hr: Image,
+}
+
+/// RGB pixels stored as bytes: a quarter of the memory of `f32` samples, and exact, since
+/// training images are rounded to 8 bits on load.
+struct Rgb8 {
+    width: usize,
+    height: usize,
+    data: Vec<u8>,
+}
+
+impl Rgb8 {
+    fn new(image: &Image) -> Self {
+        Self {
+            width: image.width(),
+            height: image.height(),
+            data: image.data().iter().map(|&v| v as u8).collect(),
+        }
+    }
+
+    fn crop(&self, x0: usize, y0: usize, side: usize) -> Image {
+        let data = (y0..y0 + side)
+            .flat_map(|y| {
+                let start = (y * self.width + x0) * 3;
+                &self.data[start..start + side * 3]
+            })
+            .map(|&v| f32::from(v))
+            .collect();
+        Image::new(side, side, Layout::Rgb, Depth::U8, data).expect("a square RGB crop")
+    }
+}
+
+/// One image's pixels: HR cropped to a multiple of the scale, and its LR unless a degradation
+/// makes LR patches per sample.
+struct Pixels {
+    hr: Rgb8,
+    lr: Option<Rgb8>,
+}
+
+impl Pixels {
+    fn bytes(&self) -> usize {
+        self.hr.data.len() + self.lr.as_ref().map_or(0, |lr| lr.data.len())
+    }
+}
+
+struct Entry {
+    hr: PathBuf,
+    lr: Option<PathBuf>,
+    cached: Option<Pixels>,
+}
+
+/// Training images and how to cut LR/HR patch pairs from them.
+pub struct TrainSet {
+    entries: Vec<Entry>,
+    scale: usize,
+    patch: usize,
+    augment: Augment,
+    degradation: Option<Pipeline>,
+    skipped: usize,
+}
+
+/// Decodes to RGB rounded to 8 bits: 16-bit samples rescaled, gray expanded, alpha dropped.
+fn read_rgb8(path: &Path) -> Result<Image, DataError> {
+    let (color, _alpha) = io::read(path)?.image.to_rgb().split_alpha();
+    let mut image = color.to_depth(Depth::U8);
+    image.quantize();
+    Ok(image)
+}
+
+/// Reads one image (and its LR file, or makes its bicubic LR when `bicubic`).
+fn load(
+    hr_path: &Path,
+    lr_path: Option<&Path>,
+    scale: usize,
+    bicubic: bool,
+) -> Result<Pixels, DataError> {
+    let hr = read_rgb8(hr_path)?.crop_to_multiple(scale)?;
+    let lr = match lr_path {
+        Some(path) => {
+            let lr = read_rgb8(path)?;
+            let expected = (hr.width() / scale, hr.height() / scale);
+            if (lr.width(), lr.height()) != expected {
+                return Err(DataError::LrSize {
+                    lr: path.to_path_buf(),
+                    got: (lr.width(), lr.height()),
+                    expected,
+                    scale,
+                });
+            }
+            Some(lr)
+        }
+        // Once per image, from the whole image as the papers do, so patches carry no border
+        // effects of their own. MATLAB's uint8 imresize rounds, so the LR stays 8-bit exact.
+        None if bicubic => Some(downscale_bicubic(&hr, scale as f64)?),
+        None => None,
+    };
+    Ok(Pixels {
+        hr: Rgb8::new(&hr),
+        lr: lr.as_ref().map(Rgb8::new),
+    })
+}
+
+impl TrainSet {
+    /// Finds and decodes the images of `config` for a model of `scale`, keeping them in
+    /// memory while they fit in `cache_mb`. Images smaller than the HR patch are skipped
+    /// ([`TrainSet::skipped`]).
+    pub fn open(config: &DataConfig, scale: usize) -> Result<Self, DataError> {
+        config.check(scale)?;
+        let lr_folder = config.lr.as_deref().map(LrFolder::open).transpose()?;
+        let mut files = Vec::new();
+        for dir in &config.hr {
+            for hr in list_images(dir)? {
+                let lr = match &lr_folder {
+                    Some(folder) => Some(folder.find(&hr, scale)?),
+                    None => None,
+                };
+                files.push((hr, lr));
+            }
+        }
+        let side = config.patch * scale;
+        let bicubic = config.degradation.is_none();
+        let budget = config.cache_mb.saturating_mul(1 << 20);
+        let used = AtomicUsize::new(0);
+        let found = files.len();
+        let entries: Vec<Entry> = files
+            .into_par_iter()
+            .map(|(hr, lr)| {
+                let pixels = load(&hr, lr.as_deref(), scale, bicubic)?;
+                if pixels.hr.width < side || pixels.hr.height < side {
+                    return Ok(None);
+                }
+                // Which images are cached varies between runs; what they give does not.
+                let fits = used
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |total| {
+                        total.checked_add(pixels.bytes()).filter(|&t| t <= budget)
+                    })
+                    .is_ok();
+                Ok(Some(Entry {
+                    hr,
+                    lr,
+                    cached: fits.then_some(pixels),
+                }))
+            })
+            .collect::<Result<Vec<_>, DataError>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        if entries.is_empty() {
+            return Err(DataError::AllTooSmall { count: found, side });
+        }
+        let set = Self {
+            skipped: found - entries.len(),
+            entries,
+            scale,
+            patch: config.patch,
+            augment: config.augment.clone(),
+            degradation: config.degradation.clone(),
+        };
+        if set.degradation.is_some() {
+            // A degradation that makes the wrong LR size fails here, not hours into training.
+            set.sample(&mut ChaCha8Rng::seed_from_u64(0))?;
+        }
+        Ok(set)
+    }
+
+    /// The number of usable images.
+    pub fn images(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The number of images skipped for being smaller than the HR patch.
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+
+    /// The number of images held in memory; the others are decoded per sample.
+    pub fn cached(&self) -> usize {
+        self.entries.iter().filter(|e| e.cached.is_some()).count()
+    }
+
+    /// The model's scale: HR patches are `scale * patch` on a side.
+    pub fn scale(&self) -> usize {
+        self.scale
+    }
+
+    /// The LR patch side.
+    pub fn patch(&self) -> usize {
+        self.patch
+    }
+
+    /// A random pair: a uniformly chosen image, a uniform position aligned between LR and HR,
+    /// one flip/rotation and one set of color factors applied to both patches.
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<Pair, DataError> {
+        let entry = &self.entries[rng.random_range(0..self.entries.len())];
+        let loaded;
+        let pixels = match &entry.cached {
+            Some(pixels) => pixels,
+            None => {
+                let bicubic = self.degradation.is_none();
+                loaded = load(&entry.hr, entry.lr.as_deref(), self.scale, bicubic)?;
+                &loaded
+            }
+        };
+        let (p, s) = (self.patch, self.scale);
+        let (hr, lr) = match &pixels.lr {
+            Some(lr) => {
+                let x = rng.random_range(0..=lr.width - p);
+                let y = rng.random_range(0..=lr.height - p);
+                (pixels.hr.crop(x * s, y * s, p * s), Some(lr.crop(x, y, p)))
+            }
+            None => {
+                let x = rng.random_range(0..=pixels.hr.width - p * s);
+                let y = rng.random_range(0..=pixels.hr.height - p * s);
+                (pixels.hr.crop(x, y, p * s), None)
+            }
+        };
+        let dihedral = self.augment.draw_dihedral(rng);
+        let mut hr = dihedral.apply(&hr);
+        let mut lr = lr.map(|lr| dihedral.apply(&lr));
+        if let Some(jitter) = &self.augment.color_jitter {
+            jitter.draw(rng).apply(&mut hr, lr.as_mut());
+        }
+        let lr = match lr {
+            Some(lr) => lr,
+            None => self.degrade(&hr, rng)?,
+        };
+        Ok(Pair { lr, hr })
+    }
+
+    /// The LR patch of an augmented HR patch, made by the degradation.
+    fn degrade<R: Rng + ?Sized>(&self, hr: &Image, rng: &mut R) -> Result<Image, DataError> {
+        let pipeline = self
+            .degradation
+            .as_ref()
+            .expect("LR images are loaded unless a degradation makes them");
+        let mut lr = pipeline.apply(hr, rng)?;
+        if (lr.width(), lr.height()) != (self.patch, self.patch) {
+            return Err(DataError::DegradedSize {
+                got: (lr.width(), lr.height()),
+                side: self.patch,
+            });
+        }
+        // Noise and resizing leave fractions and overshoot; the model sees 8-bit inputs.
+        lr.quantize();
+        Ok(lr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::fixtures::{datasets, folder, texture, write};
+    use crate::data::{ColorJitter, Dihedral};
+    use upres_image::degrade::{Range, Step};
+
+    fn config(dir: &Path, patch: usize) -> DataConfig {
+        DataConfig {
+            patch,
+            ..DataConfig::new(vec![dir.to_path_buf()])
+        }
+    }
+
+    /// No flips or rotations.
+    fn plain(dir: &Path, patch: usize) -> DataConfig {
+        let mut c = config(dir, patch);
+        (c.augment.hflip, c.augment.vflip, c.augment.rot90) = (false, false, false);
+        c
+    }
+
+    fn samples(set: &TrainSet, n: u64) -> Vec<Pair> {
+        (0..n)
+            .map(|seed| set.sample(&mut ChaCha8Rng::seed_from_u64(seed)).unwrap())
+            .collect()
+    }
+
+    /// Downscaling the HR patch gives the LR patch, but near the patch border, where the
+    /// whole image's LR saw pixels beyond the patch.
+    fn assert_aligned(pair: &Pair, scale: usize) {
+        let down = downscale_bicubic(&pair.hr, scale as f64).unwrap();
+        let (w, h) = (down.width(), down.height());
+        assert_eq!((w, h), (pair.lr.width(), pair.lr.height()));
+        let mut worst = 0.0f32;
+        for y in 3..h - 3 {
+            for x in 3..w - 3 {
+                for (a, b) in down.pixel(x, y).iter().zip(pair.lr.pixel(x, y)) {
+                    worst = worst.max((a - b).abs());
+                }
+            }
+        }
+        assert!(worst <= 1.0, "LR differs from the downscaled HR by {worst}");
+    }
+
+    #[test]
+    fn bicubic_pairs_are_aligned() {
+        let set = TrainSet::open(&plain(&datasets().join("T91/HR"), 16), 3).unwrap();
+        assert_eq!((set.images(), set.skipped()), (91, 0));
+        for pair in samples(&set, 16) {
+            assert_eq!((pair.lr.width(), pair.lr.height()), (16, 16));
+            assert_eq!((pair.hr.width(), pair.hr.height()), (48, 48));
+            assert_aligned(&pair, 3);
+        }
+    }
+
+    #[test]
+    fn paired_lr_folder_matches_benchmark_names() {
+        let set14 = datasets().join("Set14");
+        let mut c = plain(&set14.join("HR"), 32);
+        c.lr = Some(set14.join("LR_bicubic/X3"));
+        let set = TrainSet::open(&c, 3).unwrap();
+        assert_eq!(set.images(), 14);
+        for pair in samples(&set, 8) {
+            assert_aligned(&pair, 3);
+        }
+    }
+
+    #[test]
+    fn paired_lr_missing_or_of_the_wrong_size_is_an_error() {
+        let hr = folder(&[(40, 40)]);
+        let lr = tempfile::tempdir().unwrap();
+        let mut c = config(hr.path(), 8);
+        c.lr = Some(lr.path().to_path_buf());
+        write(lr.path(), "other.png", &texture(20, 20, 0));
+        let err = TrainSet::open(&c, 2).err().unwrap();
+        assert!(matches!(err, DataError::LrMissing { .. }), "{err}");
+        write(lr.path(), "img0x2.png", &texture(21, 20, 0));
+        let err = TrainSet::open(&c, 2).err().unwrap();
+        assert!(matches!(err, DataError::LrSize { .. }), "{err}");
+        write(lr.path(), "img0x2.png", &texture(20, 20, 0));
+        TrainSet::open(&c, 2).unwrap();
+    }
+
+    #[test]
+    fn augmented_pairs_are_one_transform_of_the_plain_pair() {
+        let dir = folder(&[(60, 50), (45, 70)]);
+        let plain = TrainSet::open(&plain(dir.path(), 12), 2).unwrap();
+        let augmented = TrainSet::open(&config(dir.path(), 12), 2).unwrap();
+        let mut seen = Vec::new();
+        for (a, b) in samples(&plain, 64).iter().zip(samples(&augmented, 64)) {
+            let d = Dihedral::all()
+                .find(|d| d.apply(&a.lr) == b.lr && d.apply(&a.hr) == b.hr)
+                .expect("LR and HR take the same transform");
+            if !seen.contains(&d) {
+                seen.push(d);
+            }
+        }
+        assert_eq!(seen.len(), 8);
+    }
+
+    #[test]
+    fn color_jitter_acts_on_both_patches_alike() {
+        let dir = folder(&[(40, 40)]);
+        let base = config(dir.path(), 8);
+        let with_jitter = |jitter: ColorJitter| {
+            let mut c = base.clone();
+            c.augment.color_jitter = Some(jitter);
+            TrainSet::open(&c, 2).unwrap()
+        };
+        let reference = samples(&TrainSet::open(&base, 2).unwrap(), 8);
+        assert_eq!(samples(&with_jitter(ColorJitter::default()), 8), reference);
+        let darker = with_jitter(ColorJitter {
+            brightness: [0.5, 0.5],
+            ..ColorJitter::default()
+        });
+        for (a, b) in reference.iter().zip(samples(&darker, 8)) {
+            for (plain, dark) in [(&a.lr, &b.lr), (&a.hr, &b.hr)] {
+                let halved: Vec<f32> = plain.data().iter().map(|v| v * 0.5).collect();
+                assert_eq!(dark.data(), halved.as_slice());
+            }
+        }
+    }
+
+    #[test]
+    fn cached_and_uncached_images_give_the_same_pairs() {
+        let dir = folder(&[(40, 36), (50, 30)]);
+        let mut c = config(dir.path(), 8);
+        let cached = TrainSet::open(&c, 3).unwrap();
+        c.cache_mb = 0;
+        let on_disk = TrainSet::open(&c, 3).unwrap();
+        assert_eq!((cached.cached(), on_disk.cached()), (2, 0));
+        assert_eq!(samples(&cached, 8), samples(&on_disk, 8));
+    }
+
+    #[test]
+    fn sixteen_bit_and_alpha_inputs_become_8_bit_rgb() {
+        let rgb8 = texture(30, 30, 0);
+        let rgba16: Vec<f32> = rgb8
+            .data()
+            .chunks_exact(3)
+            .flat_map(|px| [px[0] * 257.0, px[1] * 257.0, px[2] * 257.0, 65535.0])
+            .collect();
+        let rgba16 = Image::new(30, 30, Layout::Rgba, Depth::U16, rgba16).unwrap();
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        write(a.path(), "x.png", &rgb8);
+        write(b.path(), "x.png", &rgba16);
+        let open = |dir: &Path| TrainSet::open(&config(dir, 6), 2).unwrap();
+        assert_eq!(samples(&open(a.path()), 4), samples(&open(b.path()), 4));
+    }
+
+    #[test]
+    fn small_images_are_skipped_and_bad_files_named() {
+        let dir = folder(&[(40, 40), (20, 30)]);
+        let set = TrainSet::open(&config(dir.path(), 12), 2).unwrap();
+        assert_eq!((set.images(), set.skipped()), (1, 1));
+        let err = TrainSet::open(&config(dir.path(), 30), 2).err().unwrap();
+        assert!(
+            matches!(err, DataError::AllTooSmall { count: 2, side: 60 }),
+            "{err}"
+        );
+        std::fs::write(dir.path().join("broken.png"), b"not a png").unwrap();
+        let err = TrainSet::open(&config(dir.path(), 12), 2).err().unwrap();
+        assert!(err.to_string().contains("broken.png"), "{err}");
+    }
+
+    #[test]
+    fn degradation_makes_lr_patches_of_the_patch_size_or_fails() {
+        let dir = folder(&[(48, 48)]);
+        let mut c = config(dir.path(), 12);
+        c.degradation = Some(Pipeline {
+            steps: vec![
+                Step::Downscale { scale: 2.0 },
+                Step::GaussianNoise {
+                    sigma: Range(1.0, 5.0),
+                    gray_prob: 0.0,
+                },
+            ],
+        });
+        let set = TrainSet::open(&c, 2).unwrap();
+        for pair in samples(&set, 4) {
+            assert_eq!((pair.lr.width(), pair.hr.width()), (12, 24));
+            assert!(
+                pair.lr
+                    .data()
+                    .iter()
+                    .all(|v| v.fract() == 0.0 && (0.0..=255.0).contains(v))
+            );
+        }
+        c.degradation = Some(Pipeline {
+            steps: vec![Step::Downscale { scale: 4.0 }],
+        });
+        let err = TrainSet::open(&c, 2).err().unwrap();
+        assert!(
+            matches!(
+                err,
+                DataError::DegradedSize {
+                    got: (6, 6),
+                    side: 12
+                }
+            ),
+            "{err}"
+        );
+    }
+}

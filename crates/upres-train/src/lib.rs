@@ -1,0 +1,22 @@
+//! Training SR models with upres.
+//!
+//! The data path of a run: image folders ([`data`]: cached decodes, patch pairs, augmentation,
+//! degradations, worker-thread batches) -> a registry model -> the objective ([`loss`]) ->
+//! Adam with a [`schedule`] -> periodic validation under the papers' protocol -> checkpoints
+//! ([`checkpoint`]) and logs ([`log`], [`plot`]). A [`recipe`] (TOML) describes the whole run.
+
+pub mod bench;
+pub mod checkpoint;
+pub mod data;
+mod error;
+pub mod log;
+pub mod loss;
+pub mod params;
+pub mod plot;
+pub mod recipe;
+pub mod schedule;
+pub mod trainer;
+
+pub use error::TrainError;
+pub use recipe::Recipe;
+pub use trainer::{Observer, Outcome, RunOptions, Silent, Teacher, train};

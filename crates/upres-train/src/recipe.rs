@@ -1,0 +1,162 @@
+//! Training recipes: one TOML file says everything a run needs (the role of BasicSR's YAML
+//! options). See `configs/` for the recipes behind the committed models.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::DataConfig;
+use crate::error::TrainError;
+use crate::loss::LossConfig;
+use crate::schedule::Schedule;
+
+/// A whole training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipe {
+    pub model: ModelSection,
+    pub data: DataConfig,
+    /// Weighted loss terms (default: L1).
+    #[serde(default)]
+    pub loss: LossConfig,
+    pub optimizer: OptimizerSection,
+    /// Learning-rate schedule (default: cosine annealing to 0 over the run).
+    #[serde(default)]
+    pub schedule: Schedule,
+    pub train: TrainSection,
+    #[serde(default)]
+    pub validation: ValidationSection,
+}
+
+/// Which model to train.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// Registry name (`upres models` lists them).
+    pub name: String,
+    /// Upscaling factor.
+    pub scale: usize,
+}
+
+/// Adam's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerSection {
+    /// Base learning rate.
+    pub lr: f64,
+    #[serde(default = "default_betas")]
+    pub betas: [f32; 2],
+    #[serde(default = "default_eps")]
+    pub eps: f32,
+    /// L2 penalty added to the gradients (PyTorch's `Adam(weight_decay=...)`).
+    #[serde(default)]
+    pub weight_decay: f32,
+    /// Clips each parameter's gradient to this L2 norm.
+    #[serde(default)]
+    pub grad_clip: Option<f32>,
+}
+
+fn default_betas() -> [f32; 2] {
+    [0.9, 0.999]
+}
+
+fn default_eps() -> f32 {
+    1e-8
+}
+
+/// Length, batches and bookkeeping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSection {
+    pub iterations: usize,
+    /// Patches per batch.
+    pub batch: usize,
+    /// Seeds the weights and every batch: the same seed gives the same run.
+    #[serde(default)]
+    pub seed: u64,
+    /// Decay of an exponential moving average of the weights, used for validation and the
+    /// saved model (BasicSR uses 0.999); none by default.
+    #[serde(default)]
+    pub ema: Option<f32>,
+    /// Iterations between lines of the training log.
+    #[serde(default = "default_log_every")]
+    pub log_every: usize,
+}
+
+fn default_log_every() -> usize {
+    100
+}
+
+/// Periodic evaluation under the papers' protocol.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationSection {
+    /// Iterations between validations (and checkpoints).
+    #[serde(default = "default_every")]
+    pub every: usize,
+    /// Dataset folders (each with an `HR` subfolder); the first one picks the best checkpoint.
+    #[serde(default = "default_sets")]
+    pub data: Vec<PathBuf>,
+}
+
+fn default_every() -> usize {
+    5000
+}
+
+fn default_sets() -> Vec<PathBuf> {
+    vec![PathBuf::from("../shared/datasets/Set5")]
+}
+
+impl Default for ValidationSection {
+    fn default() -> Self {
+        Self {
+            every: default_every(),
+            data: default_sets(),
+        }
+    }
+}
+
+impl Recipe {
+    /// Reads and checks a recipe file.
+    pub fn load(path: &Path) -> Result<Self, TrainError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let recipe: Recipe = toml::from_str(&text).map_err(|e| TrainError::Recipe {
+            path: path.to_path_buf(),
+            message: e.message().to_string(),
+        })?;
+        recipe.check().map_err(|message| TrainError::Recipe {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        Ok(recipe)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.train.iterations == 0 || self.train.batch == 0 {
+            return Err("train.iterations and train.batch must be positive".into());
+        }
+        if self.validation.every == 0 {
+            return Err("validation.every must be positive".into());
+        }
+        if self.optimizer.lr.is_nan() || self.optimizer.lr <= 0.0 {
+            return Err("optimizer.lr must be positive".into());
+        }
+        if let Some(decay) = self.train.ema
+            && !(0.0..1.0).contains(&decay)
+        {
+            return Err(format!("train.ema is {decay}: it must be in [0, 1)"));
+        }
+        if self.loss.0.is_empty() {
+            return Err("the loss needs at least one term".into());
+        }
+        Ok(())
+    }
+
+    /// The recipe as TOML (saved beside each run).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a recipe always serialises")
+    }
+}

@@ -1,0 +1,335 @@
+//! The training loop: batches in, optimizer steps, periodic validation under the papers'
+//! protocol, best and last checkpoints, logs, and exact resume.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Tensor, TensorData};
+use upres_image::resize::Filter;
+use upres_image::{Depth, Image, Interpolation, Layout, Upscaler};
+use upres_infer::model::{AlphaMode, ModelUpscaler};
+use upres_metrics::{Channel, Dataset, DatasetScores, LowResSource, evaluate};
+use upres_models::{InputKind, SrModel, SrNetwork};
+
+use crate::checkpoint::{Checkpoint, Progress};
+use crate::data::{Batch, Loader, TrainSet};
+use crate::error::TrainError;
+use crate::log::RunLog;
+use crate::loss::{L1, Loss};
+use crate::params::{Ema, with_path_ids};
+use crate::recipe::Recipe;
+
+/// A model whose outputs the student learns to match (knowledge distillation).
+pub struct Teacher {
+    /// The teacher, on the plain (non-autodiff) device.
+    pub model: SrModel,
+    /// Weight of the L1 distance between student and teacher outputs.
+    pub weight: f32,
+}
+
+/// Everything a run needs besides its recipe.
+pub struct RunOptions {
+    /// Folder for checkpoints and logs.
+    pub out: PathBuf,
+    /// Continue the run saved in `out` instead of starting a new one.
+    pub resume: bool,
+    /// Start a new run from these weights (an upres weights file of the same model) instead
+    /// of a random initialisation: fine-tuning.
+    pub init: Option<PathBuf>,
+    /// Optional distillation teacher.
+    pub teacher: Option<Teacher>,
+    /// Set (by a Ctrl-C handler) to stop after the current step, saving a checkpoint first.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// What the loop reports as it goes (a progress bar, a log).
+pub trait Observer {
+    /// The run begins at `start` of `total` iterations.
+    fn started(&mut self, _start: usize, _total: usize) {}
+    /// `iteration` steps are done; `loss` is the last step's objective.
+    fn stepped(&mut self, _iteration: usize, _loss: f32, _lr: f64) {}
+    /// A validation finished.
+    fn validated(&mut self, _iteration: usize, _scores: &[DatasetScores], _best: bool) {}
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Iterations completed (of the recipe's total).
+    pub iterations: usize,
+    /// Whether it stopped early on request.
+    pub interrupted: bool,
+    /// Best validation Y-PSNR on the first validation set, and its iteration.
+    pub best: Option<(f64, usize)>,
+}
+
+/// Trains `recipe`'s model, writing checkpoints and logs under `options.out`.
+pub fn train(
+    recipe: &Recipe,
+    options: RunOptions,
+    observer: &mut dyn Observer,
+) -> Result<Outcome, TrainError> {
+    let scale = recipe.model.scale;
+    let total = recipe.train.iterations;
+    let plain = Device::flex();
+    let device = plain.clone().autodiff();
+    let checkpoint = Checkpoint::new(&options.out);
+
+    plain.seed(recipe.train.seed);
+    device.seed(recipe.train.seed);
+    let mut model =
+        upres_models::build(&recipe.model.name, scale, &device)?.map_network(with_path_ids);
+    let mut optimizer = adam(recipe);
+    let mut ema = recipe
+        .train
+        .ema
+        .map(|decay| Ema::new(decay, &model.network));
+    let mut progress = Progress::default();
+
+    if options.resume {
+        checkpoint.check_recipe(recipe)?;
+        progress = checkpoint.load_progress()?;
+        model.load_safetensors(&checkpoint.state_model())?;
+        model = model.map_network(with_path_ids);
+        optimizer =
+            optimizer
+                .load(checkpoint.state_optimizer())
+                .map_err(|e| TrainError::Checkpoint {
+                    path: checkpoint.state_optimizer(),
+                    message: e.to_string(),
+                })?;
+        if let Some(decay) = recipe.train.ema {
+            let mut shadow = upres_models::build(&recipe.model.name, scale, &plain)?;
+            shadow.load_safetensors(&checkpoint.state_ema())?;
+            ema = Some(Ema::resume(decay, with_path_ids(shadow.network)));
+        }
+    } else {
+        if let Some(init) = &options.init {
+            model.load_safetensors(init)?;
+            model = model.map_network(with_path_ids);
+            ema = recipe
+                .train
+                .ema
+                .map(|decay| Ema::new(decay, &model.network));
+        }
+        checkpoint.start(recipe)?;
+    }
+    if let Some(teacher) = &options.teacher {
+        check_teacher(teacher, &model)?;
+    }
+
+    let mut log = RunLog::open(&options.out, progress.iteration)?;
+    let validation_sets = recipe
+        .validation
+        .data
+        .iter()
+        .map(|dir| Dataset::open(dir))
+        .collect::<Result<Vec<_>, _>>()?;
+    let train_set = Arc::new(TrainSet::open(&recipe.data, scale)?);
+    let mut loader = Loader::new(
+        train_set,
+        recipe.train.batch,
+        recipe.train.seed,
+        progress.iteration as u64,
+        recipe.data.workers,
+    );
+    let objective = recipe.loss.init();
+
+    observer.started(progress.iteration, total);
+    let started = Instant::now();
+    let mut interrupted = false;
+    while progress.iteration < total {
+        let batch = loader.next().expect("the loader never ends")?;
+        let lr = recipe
+            .schedule
+            .rate(recipe.optimizer.lr, progress.iteration, total);
+        let (input, target) = tensors(&batch, &model, &device);
+        let output = model.network.forward(input.clone());
+        let mut loss = objective.forward(output.clone(), target);
+        if let Some(teacher) = &options.teacher {
+            let guide = teacher_output(teacher, &batch, &model, &plain, &device)?;
+            loss = loss + L1.forward(output, guide).mul_scalar(teacher.weight);
+        }
+        let value: f32 = loss.clone().into_scalar();
+        if !value.is_finite() {
+            return Err(TrainError::Diverged {
+                iteration: progress.iteration,
+                value,
+            });
+        }
+        model = optimize(model, &mut optimizer, loss, lr);
+        if let Some(ema) = &mut ema {
+            ema.update(&model.network);
+        }
+        progress.iteration += 1;
+        log.step(
+            progress.iteration,
+            value,
+            lr,
+            progress.elapsed + started.elapsed().as_secs_f64(),
+            recipe.train.log_every,
+        )?;
+        observer.stepped(progress.iteration, value, lr);
+
+        interrupted = options.stop.load(Ordering::Relaxed);
+        let due = progress.iteration.is_multiple_of(recipe.validation.every)
+            || progress.iteration == total;
+        if due || interrupted {
+            let evaluated = evaluated_model(&model, ema.as_ref());
+            let scores = validate(&evaluated, &validation_sets)?;
+            let best = progress.record(progress.iteration, scores.first());
+            log.validation(progress.iteration, &scores)?;
+            progress.elapsed += started.elapsed().as_secs_f64();
+            checkpoint.save(
+                &model,
+                &optimizer,
+                ema.as_ref().map(Ema::model),
+                &evaluated,
+                &progress,
+                best,
+            )?;
+            progress.elapsed -= started.elapsed().as_secs_f64();
+            log.plot()?;
+            observer.validated(progress.iteration, &scores, best);
+        }
+        if interrupted {
+            break;
+        }
+    }
+    Ok(Outcome {
+        iterations: progress.iteration,
+        interrupted,
+        best: progress.best(),
+    })
+}
+
+/// Back-propagates `loss` and takes one optimizer step at rate `lr`.
+pub(crate) fn optimize(
+    model: SrModel,
+    optimizer: &mut ModuleOptimizer,
+    loss: Tensor<1>,
+    lr: f64,
+) -> SrModel {
+    let grads = GradientsParams::from_grads(loss.backward(), &model.network);
+    model.map_network(|network| optimizer.step(lr, network, grads))
+}
+
+fn adam(recipe: &Recipe) -> ModuleOptimizer {
+    let o = &recipe.optimizer;
+    AdamConfig::new()
+        .with_beta_1(o.betas[0])
+        .with_beta_2(o.betas[1])
+        .with_epsilon(o.eps)
+        .with_weight_decay((o.weight_decay > 0.0).then(|| WeightDecayConfig::new(o.weight_decay)))
+        .with_grad_clipping(o.grad_clip.map(GradientClippingConfig::Norm))
+        .init()
+}
+
+/// The weights to evaluate and ship: the moving average when there is one.
+fn evaluated_model(model: &SrModel, ema: Option<&Ema<SrNetwork>>) -> SrModel {
+    match ema {
+        Some(ema) => model.clone().map_network(|_| ema.model().clone()),
+        None => model.clone().map_network(|network| network.valid()),
+    }
+}
+
+fn validate(model: &SrModel, sets: &[Dataset]) -> Result<Vec<DatasetScores>, TrainError> {
+    let upscaler = ModelUpscaler::new(model.clone(), Device::flex(), AlphaMode::Model);
+    sets.iter()
+        .map(|set| {
+            Ok(evaluate(
+                &upscaler,
+                set,
+                model.scale(),
+                LowResSource::Bicubic,
+                Channel::Y,
+            )?)
+        })
+        .collect()
+}
+
+/// The batch as network input and target tensors; SRCNN gets its LR patches bicubic-upscaled.
+fn tensors(batch: &Batch, model: &SrModel, device: &Device) -> (Tensor<4>, Tensor<4>) {
+    let input = match model.input() {
+        InputKind::LowResolution => {
+            Tensor::from_data(TensorData::new(batch.lr.clone(), batch.lr_shape), device)
+        }
+        InputKind::Upsampled => Tensor::from_data(
+            TensorData::new(upsample(batch, model.scale()), batch.hr_shape),
+            device,
+        ),
+    };
+    let target = Tensor::from_data(TensorData::new(batch.hr.clone(), batch.hr_shape), device);
+    (input, target)
+}
+
+/// Bicubic-upscales every LR patch of `batch` (planar NCHW in [0, 1]) by `scale`.
+fn upsample(batch: &Batch, scale: usize) -> Vec<f32> {
+    let [n, c, h, w] = batch.lr_shape;
+    let mut out = Vec::with_capacity(n * c * h * w * scale * scale);
+    for sample in batch.lr.chunks_exact(c * h * w) {
+        let interleaved = (0..h * w)
+            .flat_map(|p| (0..c).map(move |ch| sample[ch * h * w + p] * 255.0))
+            .collect();
+        let image = Image::new(w, h, Layout::Rgb, Depth::U8, interleaved)
+            .expect("a batch sample is a whole RGB patch");
+        let up = Interpolation(Filter::Bicubic)
+            .upscale(&image, scale)
+            .expect("bicubic upscaling of a valid patch cannot fail");
+        let (uw, uh) = (up.width(), up.height());
+        for ch in 0..c {
+            out.extend((0..uw * uh).map(|p| up.data()[p * c + ch] / 255.0));
+        }
+    }
+    out
+}
+
+fn check_teacher(teacher: &Teacher, student: &SrModel) -> Result<(), TrainError> {
+    if teacher.model.scale() != student.scale() {
+        return Err(TrainError::Teacher {
+            name: teacher.model.name().into(),
+            message: format!(
+                "it upscales x{}, the student x{}",
+                teacher.model.scale(),
+                student.scale()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The teacher's output for the batch, as a constant on the training device.
+fn teacher_output(
+    teacher: &Teacher,
+    batch: &Batch,
+    student: &SrModel,
+    plain: &Device,
+    device: &Device,
+) -> Result<Tensor<4>, TrainError> {
+    let (input, _) = tensors(batch, &teacher.model, plain);
+    let output = teacher
+        .model
+        .forward(input)
+        .map_err(|e| TrainError::Teacher {
+            name: teacher.model.name().into(),
+            message: e.to_string(),
+        })?;
+    debug_assert_eq!(student.scale(), teacher.model.scale());
+    Ok(Tensor::from_data(output.into_data(), device))
+}
+
+/// The path of a run's usable model (the moving average if the recipe keeps one).
+pub fn best_model_path(out: &Path) -> PathBuf {
+    Checkpoint::new(out).best()
+}

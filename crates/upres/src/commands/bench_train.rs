@@ -1,0 +1,39 @@
+use upres_train::bench::step_times;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Registry name of the model.
+    #[arg(short, long, default_value = "edsr-baseline")]
+    model: String,
+    #[arg(short, long, default_value_t = 4)]
+    scale: usize,
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// LR patch side.
+    #[arg(long, default_value_t = 48)]
+    patch: usize,
+    /// Timed steps (after one warm-up step).
+    #[arg(long, default_value_t = 5)]
+    steps: usize,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(args.steps > 0, "--steps must be positive");
+    let mut times: Vec<f64> =
+        step_times(&args.model, args.scale, args.batch, args.patch, args.steps)?
+            .iter()
+            .map(|t| t.as_secs_f64())
+            .collect();
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    println!(
+        "upres (burn flex) {} x{} batch {} patch {}: median {median:.3} s/step ({:.3} it/s) over {} steps",
+        args.model,
+        args.scale,
+        args.batch,
+        args.patch,
+        1.0 / median,
+        args.steps
+    );
+    Ok(())
+}
