@@ -5,7 +5,8 @@ use crate::data::DataError;
 /// Why a training run could not start or go on.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error("{}: {source}", path.display())]
+    // The cause is printed by the error chain.
+    #[error("{}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
