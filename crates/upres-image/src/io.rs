@@ -8,7 +8,7 @@ use image::{
     metadata::Orientation,
 };
 use std::io::{BufRead, BufReader, Cursor, Seek, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The file formats upres reads and writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -88,6 +88,47 @@ impl std::str::FromStr for Format {
             ))),
         }
     }
+}
+
+/// Whether `path` has the extension of a format upres reads (png, jpg/jpeg, webp, tif/tiff,
+/// bmp; any case).
+pub fn is_image_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.parse::<Format>().is_ok())
+}
+
+/// A folder that could not be listed.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: cannot list: {source}", path.display())]
+pub struct ListError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Every image file under `dir` (by [`is_image_path`]), recursively, sorted so that the order
+/// is the same on every machine.
+pub fn list_images(dir: &Path) -> std::result::Result<Vec<PathBuf>, ListError> {
+    fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::result::Result<(), ListError> {
+        let list_err = |source| ListError {
+            path: dir.to_path_buf(),
+            source,
+        };
+        for entry in std::fs::read_dir(dir).map_err(list_err)? {
+            let path = entry.map_err(list_err)?.path();
+            if path.is_dir() {
+                walk(&path, files)?;
+            } else if is_image_path(&path) {
+                files.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(dir, &mut files)?;
+    files.sort();
+    Ok(files)
 }
 
 /// Metadata carried from input to output.

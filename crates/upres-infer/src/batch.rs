@@ -2,9 +2,7 @@
 //! folder) or a glob; and the output path of each.
 
 use std::path::{Path, PathBuf};
-use upres_image::io::Format;
-
-const IMAGE_EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp"];
+use upres_image::io::{Format, ListError, is_image_path, list_images};
 
 /// One input and where its result goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,8 +17,8 @@ pub enum BatchError {
     NothingMatches(String),
     #[error("{0}: invalid pattern: {1}")]
     Pattern(String, String),
-    #[error("{0}: cannot list: {1}")]
-    List(PathBuf, std::io::Error),
+    #[error(transparent)]
+    List(#[from] ListError),
     #[error("{0}: several inputs need an output folder, not a file name with an image extension")]
     OutputNotFolder(PathBuf),
 }
@@ -35,9 +33,7 @@ pub fn plan(input: &str, output: &Path, format: Option<Format>) -> Result<Vec<Jo
     let (root, files) = if path.is_file() {
         return Ok(vec![single(path, output, format)]);
     } else if path.is_dir() {
-        let mut files = Vec::new();
-        walk(path, &mut files)?;
-        (path.to_path_buf(), files)
+        (path.to_path_buf(), list_images(path)?)
     } else {
         let matches =
             glob::glob(input).map_err(|e| BatchError::Pattern(input.into(), e.to_string()))?;
@@ -50,11 +46,7 @@ pub fn plan(input: &str, output: &Path, format: Option<Format>) -> Result<Vec<Jo
     if files.is_empty() {
         return Err(BatchError::NothingMatches(input.into()));
     }
-    if output
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(is_image_extension)
-    {
+    if is_image_path(output) {
         if files.len() == 1 {
             return Ok(vec![single(&files[0], output, format)]);
         }
@@ -73,11 +65,7 @@ pub fn plan(input: &str, output: &Path, format: Option<Format>) -> Result<Vec<Jo
 }
 
 fn single(input: &Path, output: &Path, format: Option<Format>) -> Job {
-    let output = if output
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(is_image_extension)
-    {
+    let output = if is_image_path(output) {
         output.to_path_buf()
     } else {
         with_format(&output.join(input.file_name().unwrap_or_default()), format)
@@ -93,29 +81,6 @@ fn with_format(path: &Path, format: Option<Format>) -> PathBuf {
         Some(f) => path.with_extension(f.extension()),
         None => path.to_path_buf(),
     }
-}
-
-fn is_image_extension(ext: &str) -> bool {
-    IMAGE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
-}
-
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), BatchError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| BatchError::List(dir.to_path_buf(), e))?;
-    for entry in entries {
-        let path = entry
-            .map_err(|e| BatchError::List(dir.to_path_buf(), e))?
-            .path();
-        if path.is_dir() {
-            walk(&path, files)?;
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(is_image_extension)
-        {
-            files.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// The part of a glob before its first wildcard component.

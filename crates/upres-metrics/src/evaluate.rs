@@ -53,8 +53,6 @@ pub struct Dataset {
     high_res: Vec<PathBuf>,
 }
 
-const IMAGE_EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp"];
-
 impl Dataset {
     pub fn open(root: &Path) -> Result<Self, EvalError> {
         let hr_dir = root.join("HR");
@@ -66,11 +64,7 @@ impl Dataset {
             .map_err(|e| err(format!("cannot list {}: {e}", hr_dir.display())))?;
         let mut high_res: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-            })
+            .filter(|p| upres_image::io::is_image_path(p))
             .collect();
         if high_res.is_empty() {
             return Err(err(format!("no images in {}", hr_dir.display())));

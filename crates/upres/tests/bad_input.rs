@@ -8,6 +8,17 @@ use std::path::Path;
 use upres_image::io::{self, Metadata};
 use upres_image::{Depth, Image, Layout};
 
+/// Writes `image` with no metadata and default options.
+fn save(path: &Path, image: &Image) {
+    io::write(
+        path,
+        image,
+        &Metadata::default(),
+        io::WriteOptions::default(),
+    )
+    .unwrap();
+}
+
 fn assert_fails_cleanly(input: &Path, output: &Path, mention: &str) {
     let out = upres(&["upscale", "-i", arg(input), "-o", arg(output), "-s", "2"]);
     assert!(!out.status.success());
@@ -75,13 +86,7 @@ fn alpha_into_jpeg_is_refused_not_dropped() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("logo.png");
     let img = Image::new(4, 4, Layout::Rgba, Depth::U8, vec![128.0; 64]).unwrap();
-    io::write(
-        &input,
-        &img,
-        &Metadata::default(),
-        io::WriteOptions::default(),
-    )
-    .unwrap();
+    save(&input, &img);
     assert_fails_cleanly(
         &input,
         &tmp.path().join("logo.jpg"),
@@ -148,13 +153,7 @@ fn gray_jpeg_stays_gray() {
     let output = tmp.path().join("gray_x2.jpg");
     let data = (0..30 * 20).map(|i| (i % 200) as f32).collect();
     let img = Image::new(30, 20, Layout::Gray, Depth::U8, data).unwrap();
-    io::write(
-        &input,
-        &img,
-        &Metadata::default(),
-        io::WriteOptions::default(),
-    )
-    .unwrap();
+    save(&input, &img);
     upres_ok(&["upscale", "-i", arg(&input), "-o", arg(&output), "-s", "2"]);
     let out = io::read(&output).unwrap().image;
     assert_eq!(

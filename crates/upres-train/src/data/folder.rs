@@ -4,38 +4,14 @@ use super::DataError;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-const IMAGE_EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp"];
-
 /// Every image under `dir`, recursively, in sorted order (so that a seed picks the same
-/// images on every machine).
+/// images on every machine); an error if there are none.
 pub(super) fn list_images(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
-    let mut files = Vec::new();
-    walk(dir, &mut files)?;
+    let files = upres_image::io::list_images(dir)?;
     if files.is_empty() {
         return Err(DataError::NoImages(dir.to_path_buf()));
     }
-    files.sort();
     Ok(files)
-}
-
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), DataError> {
-    let list_err = |source| DataError::List {
-        path: dir.to_path_buf(),
-        source,
-    };
-    for entry in std::fs::read_dir(dir).map_err(list_err)? {
-        let path = entry.map_err(list_err)?.path();
-        if path.is_dir() {
-            walk(&path, files)?;
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        {
-            files.push(path);
-        }
-    }
-    Ok(())
 }
 
 fn stem(path: &Path) -> String {
@@ -108,7 +84,7 @@ mod tests {
         let err = list_images(dir.path()).unwrap_err();
         assert!(matches!(err, DataError::NoImages(_)), "{err}");
         let err = list_images(&dir.path().join("missing")).unwrap_err();
-        assert!(matches!(err, DataError::List { .. }), "{err}");
+        assert!(matches!(err, DataError::List(_)), "{err}");
     }
 
     #[test]

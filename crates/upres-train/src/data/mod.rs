@@ -29,12 +29,8 @@ use upres_image::ImageError;
 pub enum DataError {
     #[error("invalid data config: {0}")]
     Config(String),
-    #[error("{}: cannot list: {source}", .path.display())]
-    List {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    List(#[from] upres_image::io::ListError),
     #[error("{}: no images (png, jpg, jpeg, webp, tif, tiff, bmp)", .0.display())]
     NoImages(PathBuf),
     #[error(transparent)]
