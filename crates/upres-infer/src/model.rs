@@ -2,6 +2,7 @@
 //! handled here, so every architecture sees what it was trained on, RGB in [0, 1].
 
 use burn::tensor::{Device, Tensor, TensorData};
+use std::path::Path;
 use upres_image::resize::Filter;
 use upres_image::{Image, Interpolation, Layout, UpscaleError, Upscaler};
 use upres_models::{InputKind, SrModel};
@@ -128,25 +129,36 @@ impl Upscaler for ModelUpscaler {
     }
 }
 
+/// The weights a path names: an upres weights file, or a training run's folder (its
+/// `best.safetensors`).
+pub fn load_model(path: &Path, device: &Device) -> Result<SrModel, UpscaleError> {
+    let file = if path.is_dir() {
+        let best = path.join("best.safetensors");
+        if !best.is_file() {
+            return Err(format!(
+                "{} is a folder without best.safetensors: not a training run",
+                path.display()
+            )
+            .into());
+        }
+        best
+    } else {
+        path.to_path_buf()
+    };
+    Ok(upres_models::load(&file, device)?)
+}
+
 /// The method `--model NAME` stands for: an interpolation (`bicubic`, `bilinear`,
-/// `lanczos3`, `nearest`), an upres weights file, or a training run's folder (its
-/// `best.safetensors`), run on the CPU.
+/// `lanczos3`, `nearest`), an upres weights file, or a training run's folder (see
+/// [`load_model`]), run on the CPU.
 pub fn open_method(name: &str, alpha: AlphaMode) -> Result<Box<dyn Upscaler>, UpscaleError> {
     if let Ok(filter) = name.parse::<Filter>() {
         return Ok(Box::new(Interpolation(filter)));
     }
-    let mut path = std::path::PathBuf::from(name);
-    if path.is_dir() {
-        path.push("best.safetensors");
-        if !path.is_file() {
-            return Err(
-                format!("{name} is a folder without best.safetensors: not a training run").into(),
-            );
-        }
-    }
-    if path.is_file() {
+    let path = Path::new(name);
+    if path.exists() {
         let device = Device::flex();
-        let model = upres_models::load(&path, &device)?;
+        let model = load_model(path, &device)?;
         return Ok(Box::new(ModelUpscaler::new(model, device, alpha)));
     }
     if upres_models::spec(name).is_ok() {

@@ -9,8 +9,6 @@ use serde::{Deserialize, Serialize};
 
 /// A differentiable distance between a network's output and its target.
 pub trait Loss: Send + Sync {
-    /// Short name for logs.
-    fn name(&self) -> String;
     /// The scalar loss (mean over every element) of `output` against `target`.
     fn forward(&self, output: Tensor<4>, target: Tensor<4>) -> Tensor<1>;
 }
@@ -20,10 +18,6 @@ pub trait Loss: Send + Sync {
 pub struct L1;
 
 impl Loss for L1 {
-    fn name(&self) -> String {
-        "l1".into()
-    }
-
     fn forward(&self, output: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
         (output - target).abs().mean()
     }
@@ -34,10 +28,6 @@ impl Loss for L1 {
 pub struct Mse;
 
 impl Loss for Mse {
-    fn name(&self) -> String {
-        "mse".into()
-    }
-
     fn forward(&self, output: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
         (output - target).square().mean()
     }
@@ -51,10 +41,6 @@ pub struct Charbonnier {
 }
 
 impl Loss for Charbonnier {
-    fn name(&self) -> String {
-        "charbonnier".into()
-    }
-
     fn forward(&self, output: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
         (output - target)
             .square()
@@ -139,14 +125,6 @@ impl LossConfig {
 pub struct WeightedSum(pub Vec<(f32, Box<dyn Loss>)>);
 
 impl Loss for WeightedSum {
-    fn name(&self) -> String {
-        self.0
-            .iter()
-            .map(|(w, l)| format!("{w}*{}", l.name()))
-            .collect::<Vec<_>>()
-            .join(" + ")
-    }
-
     fn forward(&self, output: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
         self.0
             .iter()

@@ -1,7 +1,7 @@
 //! The training loop: batches in, optimizer steps, periodic validation under the papers'
 //! protocol, best and last checkpoints, logs, and exact resume.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -148,17 +148,19 @@ pub fn train(
 
     observer.started(progress.iteration, total);
     let started = Instant::now();
+    let elapsed_before = progress.elapsed;
     let mut interrupted = false;
     while progress.iteration < total {
         let batch = loader.next().expect("the loader never ends")?;
         let lr = recipe
             .schedule
             .rate(recipe.optimizer.lr, progress.iteration, total);
-        let (input, target) = tensors(&batch, &model, &device);
-        let output = model.network.forward(input.clone());
+        let input = input_tensor(&batch, &model, &device);
+        let target = Tensor::from_data(TensorData::new(batch.hr.clone(), batch.hr_shape), &device);
+        let output = model.network.forward(input);
         let mut loss = objective.forward(output.clone(), target);
         if let Some(teacher) = &options.teacher {
-            let guide = teacher_output(teacher, &batch, &model, &plain, &device)?;
+            let guide = teacher_output(teacher, &batch, &plain, &device)?;
             loss = loss + L1.forward(output, guide).mul_scalar(teacher.weight);
         }
         let value: f32 = loss.clone().into_scalar();
@@ -177,7 +179,7 @@ pub fn train(
             progress.iteration,
             value,
             lr,
-            progress.elapsed + started.elapsed().as_secs_f64(),
+            elapsed_before + started.elapsed().as_secs_f64(),
             recipe.train.log_every,
         )?;
         observer.stepped(progress.iteration, value, lr);
@@ -190,7 +192,7 @@ pub fn train(
             let scores = validate(&evaluated, &validation_sets)?;
             let best = progress.record(progress.iteration, scores.first());
             log.validation(progress.iteration, &scores)?;
-            progress.elapsed += started.elapsed().as_secs_f64();
+            progress.elapsed = elapsed_before + started.elapsed().as_secs_f64();
             checkpoint.save(
                 &model,
                 &optimizer,
@@ -199,7 +201,6 @@ pub fn train(
                 &progress,
                 best,
             )?;
-            progress.elapsed -= started.elapsed().as_secs_f64();
             log.plot()?;
             observer.validated(progress.iteration, &scores, best);
         }
@@ -259,9 +260,9 @@ fn validate(model: &SrModel, sets: &[Dataset]) -> Result<Vec<DatasetScores>, Tra
         .collect()
 }
 
-/// The batch as network input and target tensors; SRCNN gets its LR patches bicubic-upscaled.
-fn tensors(batch: &Batch, model: &SrModel, device: &Device) -> (Tensor<4>, Tensor<4>) {
-    let input = match model.input() {
+/// The batch as `model`'s input; SRCNN gets its LR patches bicubic-upscaled.
+fn input_tensor(batch: &Batch, model: &SrModel, device: &Device) -> Tensor<4> {
+    match model.input() {
         InputKind::LowResolution => {
             Tensor::from_data(TensorData::new(batch.lr.clone(), batch.lr_shape), device)
         }
@@ -269,9 +270,7 @@ fn tensors(batch: &Batch, model: &SrModel, device: &Device) -> (Tensor<4>, Tenso
             TensorData::new(upsample(batch, model.scale()), batch.hr_shape),
             device,
         ),
-    };
-    let target = Tensor::from_data(TensorData::new(batch.hr.clone(), batch.hr_shape), device);
-    (input, target)
+    }
 }
 
 /// Bicubic-upscales every LR patch of `batch` (planar NCHW in [0, 1]) by `scale`.
@@ -313,23 +312,15 @@ fn check_teacher(teacher: &Teacher, student: &SrModel) -> Result<(), TrainError>
 fn teacher_output(
     teacher: &Teacher,
     batch: &Batch,
-    student: &SrModel,
     plain: &Device,
     device: &Device,
 ) -> Result<Tensor<4>, TrainError> {
-    let (input, _) = tensors(batch, &teacher.model, plain);
     let output = teacher
         .model
-        .forward(input)
+        .forward(input_tensor(batch, &teacher.model, plain))
         .map_err(|e| TrainError::Teacher {
             name: teacher.model.name().into(),
             message: e.to_string(),
         })?;
-    debug_assert_eq!(student.scale(), teacher.model.scale());
     Ok(Tensor::from_data(output.into_data(), device))
-}
-
-/// The path of a run's usable model (the moving average if the recipe keeps one).
-pub fn best_model_path(out: &Path) -> PathBuf {
-    Checkpoint::new(out).best()
 }

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use upres_infer::model::load_model;
 use upres_metrics::DatasetScores;
 use upres_train::{Observer, Recipe, RunOptions, Teacher};
 
@@ -51,13 +52,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let teacher = args
         .teacher
         .map(|path| -> anyhow::Result<Teacher> {
-            let file = if path.is_dir() {
-                path.join("best.safetensors")
-            } else {
-                path.clone()
-            };
-            let model = upres_models::load(&file, &burn::tensor::Device::flex())
-                .with_context(|| format!("teacher {}", path.display()))?;
+            let model = load_model(&path, &burn::tensor::Device::flex())
+                .map_err(|e| anyhow::anyhow!("teacher {}: {e}", path.display()))?;
             Ok(Teacher {
                 model,
                 weight: args.teacher_weight,
