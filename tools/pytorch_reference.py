@@ -453,10 +453,16 @@ def full_models():
     out = []
     for s in (2, 3, 4):
         out.append(("srcnn", s, lambda: SRCNN()))
+    for s in (2, 3, 4):
+        out.append(("srcnn-y", s, lambda: SRCNN(num_channels=1)))
     for s in (2, 3, 4, 8):
         out.append(("fsrcnn", s, lambda s=s: FSRCNN(s)))
     for s in (2, 3, 4, 8):
+        out.append(("fsrcnn-y", s, lambda s=s: FSRCNN(s, num_channels=1)))
+    for s in (2, 3, 4, 8):
         out.append(("espcn", s, lambda s=s: ESPCN(s)))
+    for s in (2, 3, 4, 8):
+        out.append(("espcn-y", s, lambda s=s: ESPCN(s, num_channels=1)))
     for s in (2, 3, 4, 8):
         out.append(("edsr-baseline", s, lambda s=s: EDSR(s)))
     for s in (2, 3, 4, 8):

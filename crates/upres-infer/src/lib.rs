@@ -6,6 +6,7 @@ pub mod ensemble;
 pub mod model;
 pub mod pipeline;
 pub mod tiling;
+pub mod zoo;
 
 pub use ensemble::self_ensemble;
 pub use tiling::{Join, TileError, TilePlan, upscale_tiled};

@@ -1,11 +1,14 @@
 //! A registered network as an [`Upscaler`]: image layout in and out (gray, alpha, 16-bit) is
-//! handled here, so every architecture sees what it was trained on, RGB in [0, 1].
+//! handled here, so every architecture sees what it was trained on, RGB or luma in [0, 1].
 
 use burn::tensor::{Device, Tensor, TensorData};
 use std::path::Path;
+use upres_image::color::{image_from_ycbcr, image_to_ycbcr};
 use upres_image::resize::Filter;
 use upres_image::{Image, Interpolation, Layout, UpscaleError, Upscaler};
-use upres_models::{InputKind, SrModel};
+use upres_models::{ColorSpace, InputKind, SrModel};
+
+use crate::zoo;
 
 /// How the alpha channel of an RGBA or gray+alpha image is upscaled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,35 +41,81 @@ impl ModelUpscaler {
 
     /// Runs the network on an RGB image (any depth); returns RGB at the same depth, unclamped.
     fn run_rgb(&self, rgb: &Image) -> Result<Image, UpscaleError> {
-        let scale = self.model.scale();
-        let input = match self.model.input() {
-            InputKind::LowResolution => rgb.clone(),
-            // SRCNN refines a bicubic upscale, made the way its training data was.
-            InputKind::Upsampled => Interpolation(Filter::Bicubic).upscale(rgb, scale)?,
+        match self.model.color() {
+            ColorSpace::Rgb => self.forward_image(&self.model_input(rgb)?),
+            ColorSpace::Luma => self.run_luma(rgb),
+        }
+    }
+
+    /// The image the network takes: SRCNN refines a bicubic upscale, made the way its
+    /// training data was.
+    fn model_input(&self, image: &Image) -> Result<Image, UpscaleError> {
+        Ok(match self.model.input() {
+            InputKind::LowResolution => image.clone(),
+            InputKind::Upsampled => {
+                Interpolation(Filter::Bicubic).upscale(image, self.model.scale())?
+            }
+        })
+    }
+
+    /// A luma model's way, as its paper evaluates it: the network upscales Y, bicubic
+    /// interpolation upscales Cb and Cr.
+    fn run_luma(&self, rgb: &Image) -> Result<Image, UpscaleError> {
+        let upsampled = Interpolation(Filter::Bicubic).upscale(rgb, self.model.scale())?;
+        let mut ycbcr = image_to_ycbcr(&upsampled);
+        let source = match self.model.input() {
+            InputKind::LowResolution => image_to_ycbcr(rgb),
+            InputKind::Upsampled => ycbcr.clone(),
         };
-        let (w, h) = (input.width(), input.height());
+        let luma = self.forward_image(&Image::new(
+            source.width(),
+            source.height(),
+            Layout::Gray,
+            source.depth(),
+            source.data().chunks_exact(3).map(|px| px[0]).collect(),
+        )?)?;
+        if (luma.width(), luma.height()) != (ycbcr.width(), ycbcr.height()) {
+            return Err(format!(
+                "the network made {}x{} pixels, expected {}x{}",
+                luma.width(),
+                luma.height(),
+                ycbcr.width(),
+                ycbcr.height()
+            )
+            .into());
+        }
+        for (px, y) in ycbcr.data_mut().chunks_exact_mut(3).zip(luma.data()) {
+            px[0] = *y;
+        }
+        Ok(image_from_ycbcr(&ycbcr))
+    }
+
+    /// Runs the network on a gray or RGB image scaled to [0, 1] by its depth; returns the
+    /// same layout and depth, unclamped.
+    fn forward_image(&self, input: &Image) -> Result<Image, UpscaleError> {
+        let (w, h, c) = (input.width(), input.height(), input.channels());
         let max = input.depth().max_value();
         // Interleaved HWC to planar CHW, in [0, 1].
-        let mut planar = vec![0.0f32; 3 * w * h];
-        for (p, px) in input.data().chunks_exact(3).enumerate() {
-            for (c, v) in px.iter().enumerate() {
-                planar[c * w * h + p] = v / max;
+        let mut planar = vec![0.0f32; c * w * h];
+        for (p, px) in input.data().chunks_exact(c).enumerate() {
+            for (ch, v) in px.iter().enumerate() {
+                planar[ch * w * h + p] = v / max;
             }
         }
-        let x = Tensor::<4>::from_data(TensorData::new(planar, [1, 3, h, w]), &self.device);
+        let x = Tensor::<4>::from_data(TensorData::new(planar, [1, c, h, w]), &self.device);
         let y = self.model.forward(x)?;
         let [_, _, oh, ow] = y.dims();
         let planar = y
             .into_data()
             .try_into_vec::<f32>()
             .map_err(|e| format!("reading the network's output: {e:?}"))?;
-        let mut data = vec![0.0f32; 3 * ow * oh];
-        for (p, px) in data.chunks_exact_mut(3).enumerate() {
-            for (c, v) in px.iter_mut().enumerate() {
-                *v = planar[c * ow * oh + p] * max;
+        let mut data = vec![0.0f32; c * ow * oh];
+        for (p, px) in data.chunks_exact_mut(c).enumerate() {
+            for (ch, v) in px.iter_mut().enumerate() {
+                *v = planar[ch * ow * oh + p] * max;
             }
         }
-        Ok(Image::new(ow, oh, Layout::Rgb, input.depth(), data)?)
+        Ok(Image::new(ow, oh, input.layout(), input.depth(), data)?)
     }
 
     /// A gray image through the RGB network: replicate, run, average the channels back.
@@ -121,10 +170,13 @@ impl Upscaler for ModelUpscaler {
 
     fn receptive_radius(&self) -> Option<usize> {
         let network = self.model.receptive_radius()?;
-        Some(match self.model.input() {
-            InputKind::LowResolution => network,
-            // The bicubic pre-upscale adds its own reach in input pixels.
-            InputKind::Upsampled => network.div_ceil(self.model.scale()) + 2,
+        // Bicubic interpolation reaches two input pixels: it makes SRCNN's input and a luma
+        // model's chroma.
+        const BICUBIC: usize = 2;
+        Some(match (self.model.input(), self.model.color()) {
+            (InputKind::LowResolution, ColorSpace::Rgb) => network,
+            (InputKind::LowResolution, ColorSpace::Luma) => network.max(BICUBIC),
+            (InputKind::Upsampled, _) => network.div_ceil(self.model.scale()) + BICUBIC,
         })
     }
 }
@@ -149,11 +201,16 @@ pub fn load_model(path: &Path, device: &Device) -> Result<SrModel, UpscaleError>
 }
 
 /// The method `--model NAME` stands for: an interpolation (`bicubic`, `bilinear`,
-/// `lanczos3`, `nearest`), an upres weights file, or a training run's folder (see
-/// [`load_model`]), run on the CPU.
+/// `lanczos3`, `nearest`), a built-in model of the [`zoo`], an upres weights file, or a
+/// training run's folder (see [`load_model`]), run on the CPU.
 pub fn open_method(name: &str, alpha: AlphaMode) -> Result<Box<dyn Upscaler>, UpscaleError> {
     if let Ok(filter) = name.parse::<Filter>() {
         return Ok(Box::new(Interpolation(filter)));
+    }
+    if let Some(entry) = zoo::find(name) {
+        let device = Device::flex();
+        let model = entry.load(&device)?;
+        return Ok(Box::new(ModelUpscaler::new(model, device, alpha)));
     }
     let path = Path::new(name);
     if path.exists() {
@@ -167,8 +224,66 @@ pub fn open_method(name: &str, alpha: AlphaMode) -> Result<Box<dyn Upscaler>, Up
         )
         .into());
     }
+    let built_in = zoo::ZOO
+        .iter()
+        .map(|m| m.name)
+        .collect::<Vec<_>>()
+        .join(", ");
     Err(format!(
-        "unknown model '{name}': use bicubic, bilinear, lanczos3, nearest or a weights file"
+        "unknown model '{name}': use bicubic, bilinear, lanczos3, nearest, a built-in model \
+         ({built_in}) or a weights file"
     )
     .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use upres_image::Depth;
+    use upres_image::color::{LumaRounding, luma};
+
+    #[test]
+    fn luma_model_upscales_y_and_leaves_chroma_to_bicubic() {
+        let device = Device::flex();
+        let model = upres_models::build("espcn-y", 2, &device).unwrap();
+        let (w, h) = (8, 6);
+        let data = (0..w * h * 3)
+            .map(|i| ((i * 37) % 256) as f32)
+            .collect::<Vec<_>>();
+        let image = Image::new(w, h, Layout::Rgb, Depth::U8, data).unwrap();
+
+        let upscaler = ModelUpscaler::new(model.clone(), device.clone(), AlphaMode::Model);
+        let up = image_to_ycbcr(&upscaler.upscale(&image, 2).unwrap());
+        let bicubic = image_to_ycbcr(&Interpolation(Filter::Bicubic).upscale(&image, 2).unwrap());
+        let y_in = luma(&image, LumaRounding::Exact)
+            .iter()
+            .map(|&y| (y / 255.0) as f32)
+            .collect::<Vec<_>>();
+        let y_net = model
+            .forward(Tensor::from_data(
+                TensorData::new(y_in, [1, 1, h, w]),
+                &device,
+            ))
+            .unwrap()
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+
+        assert_eq!((up.width(), up.height()), (2 * w, 2 * h));
+        for ((got, bicubic), y) in up
+            .data()
+            .chunks_exact(3)
+            .zip(bicubic.data().chunks_exact(3))
+            .zip(y_net)
+        {
+            assert!(
+                (got[0] - 255.0 * y).abs() < 1e-2,
+                "Y {} vs {}",
+                got[0],
+                255.0 * y
+            );
+            assert!((got[1] - bicubic[1]).abs() < 1e-2, "Cb");
+            assert!((got[2] - bicubic[2]).abs() < 1e-2, "Cr");
+        }
+    }
 }

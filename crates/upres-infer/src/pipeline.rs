@@ -31,12 +31,9 @@ pub struct UpscaleOptions {
 pub enum PipelineError {
     #[error(transparent)]
     Image(#[from] ImageError),
-    #[error("{path}: {source}")]
-    Tiles {
-        path: String,
-        #[source]
-        source: TileError,
-    },
+    // The tile error is shown inline, not as a cause, so the line names the file once.
+    #[error("{path}: {error}")]
+    Tiles { path: String, error: TileError },
 }
 
 /// The tiling a method needs: its receptive field as margin, or feathering if it has none.
@@ -105,12 +102,16 @@ pub fn upscale_file(
             method.upscale(tile, scale)
         }
     };
-    upscale_tiled(&mut source, &mut sink, scale, plan, &run, progress).map_err(|source| {
-        PipelineError::Tiles {
-            path: job.input.display().to_string(),
-            source,
-        }
-    })?;
+    upscale_tiled(&mut source, &mut sink, scale, plan, &run, progress).map_err(
+        |error| match error {
+            // Image errors name their file already.
+            TileError::Image(error) => PipelineError::Image(error),
+            error => PipelineError::Tiles {
+                path: job.input.display().to_string(),
+                error,
+            },
+        },
+    )?;
     sink.finish()?;
     Ok(())
 }

@@ -19,4 +19,8 @@ pub mod weights;
 
 pub use arch::SrNetwork;
 pub use error::{ModelError, WeightsError};
-pub use registry::{InputKind, ModelEntry, ModelSpec, SrModel, build, entries, load, spec, specs};
+pub use registry::{
+    ColorSpace, InputKind, ModelEntry, ModelSpec, SrModel, build, entries, load, load_from, spec,
+    specs,
+};
+pub use weights::Source;

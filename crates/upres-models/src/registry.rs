@@ -13,7 +13,7 @@ use crate::arch::{
     SrResNetConfig, SrVggConfig, SrcnnConfig, trainable_params,
 };
 use crate::error::{ModelError, WeightsError};
-use crate::weights;
+use crate::weights::{self, Source};
 
 /// What a model takes as input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +23,34 @@ pub enum InputKind {
     /// The image already upscaled to the target size with bicubic interpolation (SRCNN); the
     /// caller upsamples, the model keeps the size.
     Upsampled,
+}
+
+/// Which image channels a model sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorSpace {
+    /// Red, green and blue.
+    Rgb,
+    /// The BT.601 luma (Y) channel, on MATLAB's studio swing scaled to [16/255, 235/255], as
+    /// the early papers train and evaluate; chroma is upscaled by bicubic interpolation.
+    Luma,
+}
+
+impl ColorSpace {
+    /// The name model files and tables use: `rgb` or `luma`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColorSpace::Rgb => "rgb",
+            ColorSpace::Luma => "luma",
+        }
+    }
+
+    /// Channels of the network's input and output.
+    pub fn channels(self) -> usize {
+        match self {
+            ColorSpace::Rgb => 3,
+            ColorSpace::Luma => 1,
+        }
+    }
 }
 
 /// A registered model.
@@ -38,29 +66,64 @@ pub struct ModelSpec {
     pub scales: &'static [usize],
     /// Whether the model takes the low-resolution or the bicubic-upscaled image.
     pub input: InputKind,
+    /// The channels it works on.
+    pub color: ColorSpace,
 }
+
+const SRCNN_PAPER: &str = "Image Super-Resolution Using Deep Convolutional Networks, TPAMI 2016";
+const FSRCNN_PAPER: &str =
+    "Accelerating the Super-Resolution Convolutional Neural Network, ECCV 2016";
+const ESPCN_PAPER: &str =
+    "Real-Time Single Image and Video Super-Resolution Using an Efficient Sub-Pixel CNN, CVPR 2016";
 
 const SPECS: &[ModelSpec] = &[
     ModelSpec {
         name: "srcnn",
         description: "SRCNN 9-5-5, 64/32 filters, on the bicubic-upscaled image",
-        paper: "Image Super-Resolution Using Deep Convolutional Networks, TPAMI 2016",
+        paper: SRCNN_PAPER,
         scales: &[2, 3, 4],
         input: InputKind::Upsampled,
+        color: ColorSpace::Rgb,
+    },
+    ModelSpec {
+        name: "srcnn-y",
+        description: "SRCNN 9-5-5 on the luma channel (the paper's setting), chroma by bicubic",
+        paper: SRCNN_PAPER,
+        scales: &[2, 3, 4],
+        input: InputKind::Upsampled,
+        color: ColorSpace::Luma,
     },
     ModelSpec {
         name: "fsrcnn",
         description: "FSRCNN d=56 s=12 m=4, PReLU, 9x9 transposed-convolution upsampler",
-        paper: "Accelerating the Super-Resolution Convolutional Neural Network, ECCV 2016",
+        paper: FSRCNN_PAPER,
         scales: &[2, 3, 4, 8],
         input: InputKind::LowResolution,
+        color: ColorSpace::Rgb,
+    },
+    ModelSpec {
+        name: "fsrcnn-y",
+        description: "FSRCNN on the luma channel (the paper's setting), chroma by bicubic",
+        paper: FSRCNN_PAPER,
+        scales: &[2, 3, 4, 8],
+        input: InputKind::LowResolution,
+        color: ColorSpace::Luma,
     },
     ModelSpec {
         name: "espcn",
         description: "ESPCN 5x5-64, 3x3-32, tanh, sub-pixel convolution",
-        paper: "Real-Time Single Image and Video Super-Resolution Using an Efficient Sub-Pixel CNN, CVPR 2016",
+        paper: ESPCN_PAPER,
         scales: &[2, 3, 4, 8],
         input: InputKind::LowResolution,
+        color: ColorSpace::Rgb,
+    },
+    ModelSpec {
+        name: "espcn-y",
+        description: "ESPCN on the luma channel (the paper's setting), chroma by bicubic",
+        paper: ESPCN_PAPER,
+        scales: &[2, 3, 4, 8],
+        input: InputKind::LowResolution,
+        color: ColorSpace::Luma,
     },
     ModelSpec {
         name: "edsr-baseline",
@@ -68,6 +131,7 @@ const SPECS: &[ModelSpec] = &[
         paper: "Enhanced Deep Residual Networks for Single Image Super-Resolution, CVPRW 2017",
         scales: &[2, 3, 4, 8],
         input: InputKind::LowResolution,
+        color: ColorSpace::Rgb,
     },
     ModelSpec {
         name: "edsr",
@@ -75,6 +139,7 @@ const SPECS: &[ModelSpec] = &[
         paper: "Enhanced Deep Residual Networks for Single Image Super-Resolution, CVPRW 2017",
         scales: &[2, 3, 4, 8],
         input: InputKind::LowResolution,
+        color: ColorSpace::Rgb,
     },
     ModelSpec {
         name: "rcan",
@@ -82,6 +147,7 @@ const SPECS: &[ModelSpec] = &[
         paper: "Image Super-Resolution Using Very Deep Residual Channel Attention Networks, ECCV 2018",
         scales: &[2, 3, 4, 8],
         input: InputKind::LowResolution,
+        color: ColorSpace::Rgb,
     },
     ModelSpec {
         name: "srresnet",
@@ -89,6 +155,7 @@ const SPECS: &[ModelSpec] = &[
         paper: "Photo-Realistic Single Image Super-Resolution Using a GAN, CVPR 2017",
         scales: &[2, 3, 4, 8],
         input: InputKind::LowResolution,
+        color: ColorSpace::Rgb,
     },
     ModelSpec {
         name: "msrresnet",
@@ -96,6 +163,7 @@ const SPECS: &[ModelSpec] = &[
         paper: "ESRGAN: Enhanced Super-Resolution Generative Adversarial Networks, ECCVW 2018",
         scales: &[2, 3, 4],
         input: InputKind::LowResolution,
+        color: ColorSpace::Rgb,
     },
     ModelSpec {
         name: "rrdbnet",
@@ -103,6 +171,7 @@ const SPECS: &[ModelSpec] = &[
         paper: "ESRGAN: Enhanced Super-Resolution Generative Adversarial Networks, ECCVW 2018",
         scales: &[2, 4],
         input: InputKind::LowResolution,
+        color: ColorSpace::Rgb,
     },
     ModelSpec {
         name: "srvgg-compact",
@@ -110,6 +179,7 @@ const SPECS: &[ModelSpec] = &[
         paper: "Real-ESRGAN: Training Real-World Blind Super-Resolution with Pure Synthetic Data, ICCVW 2021",
         scales: &[2, 3, 4, 8],
         input: InputKind::LowResolution,
+        color: ColorSpace::Rgb,
     },
 ];
 
@@ -172,6 +242,11 @@ impl SrModel {
         }
     }
 
+    /// The channels the network works on.
+    pub fn color(&self) -> ColorSpace {
+        self.spec.color
+    }
+
     /// Number of trainable parameters (batch norm running statistics excluded).
     pub fn num_params(&self) -> usize {
         trainable_params(&self.network)
@@ -186,16 +261,20 @@ impl SrModel {
         }
     }
 
-    /// Runs the model on an NCHW RGB batch in [0, 1] (see [`SrModel::input`]); the output is
-    /// unclamped.
+    /// Runs the model on an NCHW batch in [0, 1], RGB or luma (see [`SrModel::color`] and
+    /// [`SrModel::input`]); the output is unclamped.
     pub fn forward(&self, x: Tensor<4>) -> Result<Tensor<4>, ModelError> {
         let [_, channels, h, w] = x.dims();
         let invalid = |reason: String| ModelError::InvalidInput {
             model: self.spec.name,
             reason,
         };
-        if channels != 3 {
-            return Err(invalid(format!("expects 3 (RGB) channels, got {channels}")));
+        let expected = self.spec.color.channels();
+        if channels != expected {
+            return Err(invalid(format!(
+                "expects {expected} ({:?}) channels, got {channels}",
+                self.spec.color
+            )));
         }
         let m = self.input_multiple();
         if h == 0 || w == 0 || h % m != 0 || w % m != 0 {
@@ -216,11 +295,27 @@ impl SrModel {
         weights::load_safetensors(&mut self.network, path)
     }
 
-    /// Saves the parameters as an upres safetensors file whose metadata names the model and
-    /// scale (`upres.model`, `upres.scale`), so that [`load`] can rebuild it.
+    /// Saves the parameters as an upres safetensors file whose metadata names the model,
+    /// scale and channels (`upres.model`, `upres.scale`, `upres.color`), so that [`load`] can
+    /// rebuild it.
     pub fn save_safetensors(&self, path: &Path) -> Result<(), WeightsError> {
+        self.save_with_metadata(path, &[])
+    }
+
+    /// [`SrModel::save_safetensors`] with `extra` metadata pairs besides (a `.upres` model file
+    /// carries the recipe that trained it and its scores).
+    pub fn save_with_metadata(
+        &self,
+        path: &Path,
+        extra: &[(&str, &str)],
+    ) -> Result<(), WeightsError> {
         let scale = self.scale.to_string();
-        let metadata = [(META_MODEL, self.spec.name), (META_SCALE, scale.as_str())];
+        let mut metadata = vec![
+            (META_MODEL, self.spec.name),
+            (META_SCALE, scale.as_str()),
+            (META_COLOR, self.spec.color.name()),
+        ];
+        metadata.extend_from_slice(extra);
         weights::save_safetensors(&self.network, path, &metadata)
     }
 }
@@ -238,8 +333,13 @@ pub fn build(name: &str, scale: usize, device: &Device) -> Result<SrModel, Model
     }
     let network = match spec.name {
         "srcnn" => SrNetwork::Srcnn(SrcnnConfig::new().init(device)?),
+        "srcnn-y" => SrNetwork::Srcnn(SrcnnConfig::new().with_num_channels(1).init(device)?),
         "fsrcnn" => SrNetwork::Fsrcnn(FsrcnnConfig::new(scale).init(device)?),
+        "fsrcnn-y" => {
+            SrNetwork::Fsrcnn(FsrcnnConfig::new(scale).with_num_channels(1).init(device)?)
+        }
         "espcn" => SrNetwork::Espcn(EspcnConfig::new(scale).init(device)?),
+        "espcn-y" => SrNetwork::Espcn(EspcnConfig::new(scale).with_num_channels(1).init(device)?),
         "edsr-baseline" => SrNetwork::Edsr(EdsrConfig::baseline(scale).init(device)?),
         "edsr" => SrNetwork::Edsr(EdsrConfig::full(scale).init(device)?),
         "rcan" => SrNetwork::Rcan(RcanConfig::new(scale).init(device)?),
@@ -260,28 +360,47 @@ pub fn build(name: &str, scale: usize, device: &Device) -> Result<SrModel, Model
 pub const META_MODEL: &str = "upres.model";
 /// Metadata key of the scale in upres safetensors files.
 pub const META_SCALE: &str = "upres.scale";
+/// Metadata key of the channels (`rgb` or `luma`) in upres safetensors files.
+pub const META_COLOR: &str = "upres.color";
 
 /// Builds the model that an upres safetensors file (written by [`SrModel::save_safetensors`])
 /// names in its metadata, and loads its weights.
 pub fn load(path: &Path, device: &Device) -> Result<SrModel, WeightsError> {
-    let metadata = weights::read_safetensors_metadata(path)?;
+    load_from(Source::File(path), device)
+}
+
+/// [`load`] from any [`Source`], such as weights built into the binary.
+pub fn load_from(source: Source, device: &Device) -> Result<SrModel, WeightsError> {
+    let path = source.label();
+    let metadata = weights::read_metadata(source)?;
     let field = |key: &str| {
         metadata.get(key).ok_or_else(|| WeightsError::Metadata {
-            path: path.to_path_buf(),
+            path: path.clone(),
             message: format!("no `{key}` metadata: not written by upres"),
         })
     };
     let name = field(META_MODEL)?;
     let scale = field(META_SCALE)?;
     let scale = scale.parse().map_err(|_| WeightsError::Metadata {
-        path: path.to_path_buf(),
+        path: path.clone(),
         message: format!("`{META_SCALE}` is `{scale}`, not a scale"),
     })?;
     let mut model = build(name, scale, device).map_err(|source| WeightsError::Model {
-        path: path.to_path_buf(),
+        path: path.clone(),
         source,
     })?;
-    model.load_safetensors(path)?;
+    if let Some(color) = metadata.get(META_COLOR)
+        && color != model.color().name()
+    {
+        return Err(WeightsError::Metadata {
+            path,
+            message: format!(
+                "`{META_COLOR}` is `{color}`, but {name} works on {}",
+                model.color().name()
+            ),
+        });
+    }
+    weights::load(&mut model.network, source)?;
     Ok(model)
 }
 
@@ -308,6 +427,8 @@ pub struct ModelEntry {
     pub params: Vec<(usize, usize)>,
     /// Whether the model takes the low-resolution or the bicubic-upscaled image.
     pub input: InputKind,
+    /// The channels it works on.
+    pub color: ColorSpace,
 }
 
 /// Every registered model with its parameter count per scale.
@@ -328,6 +449,7 @@ pub fn entries() -> Result<Vec<ModelEntry>, ModelError> {
                 scales: spec.scales.to_vec(),
                 params,
                 input: spec.input,
+                color: spec.color,
             })
         })
         .collect()
@@ -358,6 +480,10 @@ mod tests {
         ));
         let gray = Tensor::zeros([1, 1, 4, 4], &device);
         assert!(model.forward(gray).is_err());
+        let luma = build("espcn-y", 3, &device).unwrap();
+        let y = luma.forward(Tensor::zeros([1, 1, 5, 4], &device)).unwrap();
+        assert_eq!(y.dims(), [1, 1, 15, 12]);
+        assert!(luma.forward(Tensor::zeros([1, 3, 5, 4], &device)).is_err());
         let srvgg = build("srvgg-compact", 3, &device).unwrap();
         let y = srvgg.forward(Tensor::zeros([1, 3, 5, 4], &device)).unwrap();
         assert_eq!(y.dims(), [1, 3, 15, 12]);

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use burn::store::pytorch_reader::{PytorchReader, Tensor as PtTensor};
 use burn::store::{ApplyError, ApplyResult, ModuleSnapshot, ModuleStore, SafetensorsStore, bridge};
@@ -254,22 +254,63 @@ pub fn save_safetensors<M: ModuleSnapshot>(
         })
 }
 
+/// Where upres weights are read from: a file, or bytes built into the binary (the zoo).
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// A safetensors file.
+    File(&'a Path),
+    /// The bytes of a safetensors file, named for messages.
+    Bytes {
+        /// What error messages call it.
+        name: &'a str,
+        /// The file's contents.
+        bytes: &'a [u8],
+    },
+}
+
+impl Source<'_> {
+    /// The name error messages give it.
+    pub fn label(&self) -> PathBuf {
+        match self {
+            Source::File(path) => path.to_path_buf(),
+            Source::Bytes { name, .. } => PathBuf::from(name),
+        }
+    }
+
+    fn store(&self) -> SafetensorsStore {
+        match self {
+            Source::File(path) => SafetensorsStore::from_file(*path),
+            Source::Bytes { bytes, .. } => SafetensorsStore::from_bytes(Some(bytes.to_vec())),
+        }
+    }
+}
+
 /// The `__metadata__` key/value pairs of a safetensors file's header (reads the header only).
 pub fn read_safetensors_metadata(path: &Path) -> Result<HashMap<String, String>, WeightsError> {
+    read_metadata(Source::File(path))
+}
+
+/// The `__metadata__` key/value pairs of safetensors weights (reads the header only).
+pub fn read_metadata(source: Source) -> Result<HashMap<String, String>, WeightsError> {
     let failed = |message: String| WeightsError::Safetensors {
-        path: path.to_path_buf(),
+        path: source.label(),
         message,
     };
-    let mut file = File::open(path).map_err(|e| failed(e.to_string()))?;
+    let mut reader: Box<dyn Read> = match source {
+        Source::File(path) => Box::new(File::open(path).map_err(|e| failed(e.to_string()))?),
+        Source::Bytes { bytes, .. } => Box::new(bytes),
+    };
     let mut len = [0u8; 8];
-    file.read_exact(&mut len)
+    reader
+        .read_exact(&mut len)
         .map_err(|e| failed(format!("header length: {e}")))?;
     let len = usize::try_from(u64::from_le_bytes(len))
         .ok()
         .filter(|&n| n <= MAX_HEADER_BYTES)
         .ok_or_else(|| failed("header length out of range".into()))?;
     let mut header = vec![0u8; len];
-    file.read_exact(&mut header)
+    reader
+        .read_exact(&mut header)
         .map_err(|e| failed(format!("header: {e}")))?;
     let header: serde_json::Value =
         serde_json::from_slice(&header).map_err(|e| failed(format!("header: {e}")))?;
@@ -290,15 +331,21 @@ const MAX_HEADER_BYTES: usize = 100_000_000;
 /// Reads a safetensors file written by [`save_safetensors`] into `model`; every parameter must
 /// be present with its shape, and every tensor in the file must belong to a parameter.
 pub fn load_safetensors<M: ModuleSnapshot>(model: &mut M, path: &Path) -> Result<(), WeightsError> {
-    let mut store = SafetensorsStore::from_file(path)
+    load(model, Source::File(path))
+}
+
+/// [`load_safetensors`] from any [`Source`].
+pub fn load<M: ModuleSnapshot>(model: &mut M, source: Source) -> Result<(), WeightsError> {
+    let mut store = source
+        .store()
         .skip_enum_variants(true)
         .allow_partial(true)
         .validate(false);
     let result = store
         .apply_to(model)
         .map_err(|e| WeightsError::Safetensors {
-            path: path.to_path_buf(),
+            path: source.label(),
             message: e.to_string(),
         })?;
-    check_applied(path, result)
+    check_applied(&source.label(), result)
 }

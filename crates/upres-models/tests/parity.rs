@@ -219,10 +219,11 @@ fn full_size_models_run_on_a_tiny_input() {
                 InputKind::Upsampled => (4 * scale, 4 * scale),
                 InputKind::LowResolution => (4, 4),
             };
-            let y = model.forward(Tensor::zeros([1, 3, h, w], &device)).unwrap();
+            let c = spec.color.channels();
+            let y = model.forward(Tensor::zeros([1, c, h, w], &device)).unwrap();
             let expected = match spec.input {
-                InputKind::Upsampled => [1, 3, h, w],
-                InputKind::LowResolution => [1, 3, h * scale, w * scale],
+                InputKind::Upsampled => [1, c, h, w],
+                InputKind::LowResolution => [1, c, h * scale, w * scale],
             };
             assert_eq!(y.dims(), expected, "{} x{scale}", spec.name);
         }

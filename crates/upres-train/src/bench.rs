@@ -27,9 +27,14 @@ pub fn step_times(
         InputKind::LowResolution => patch,
         InputKind::Upsampled => patch * scale,
     };
-    let input = Tensor::<4>::random([batch, 3, side, side], Distribution::Default, &device);
+    let channels = model.color().channels();
+    let input = Tensor::<4>::random(
+        [batch, channels, side, side],
+        Distribution::Default,
+        &device,
+    );
     let target = Tensor::<4>::random(
-        [batch, 3, patch * scale, patch * scale],
+        [batch, channels, patch * scale, patch * scale],
         Distribution::Default,
         &device,
     );

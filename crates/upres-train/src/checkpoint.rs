@@ -87,7 +87,8 @@ impl Checkpoint {
         self.state().join("progress.toml")
     }
 
-    fn recipe(&self) -> PathBuf {
+    /// The recipe the run started from.
+    pub fn recipe(&self) -> PathBuf {
         self.root.join("recipe.toml")
     }
 
@@ -101,7 +102,7 @@ impl Checkpoint {
         self.root.join("last.safetensors")
     }
 
-    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+    pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
         move |source| TrainError::Io {
             path: path.to_path_buf(),
             source,

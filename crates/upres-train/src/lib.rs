@@ -9,6 +9,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod data;
 mod error;
+mod export;
 pub mod log;
 pub mod loss;
 pub mod params;
@@ -18,5 +19,6 @@ pub mod schedule;
 pub mod trainer;
 
 pub use error::TrainError;
+pub use export::{META_RECIPE, META_VALIDATION, export_run};
 pub use recipe::Recipe;
 pub use trainer::{Observer, Outcome, RunOptions, Silent, Teacher, train};

@@ -15,10 +15,10 @@ use upres_image::resize::Filter;
 use upres_image::{Depth, Image, Interpolation, Layout, Upscaler};
 use upres_infer::model::{AlphaMode, ModelUpscaler};
 use upres_metrics::{Channel, Dataset, DatasetScores, LowResSource, evaluate};
-use upres_models::{InputKind, SrModel, SrNetwork};
+use upres_models::{ColorSpace, InputKind, SrModel, SrNetwork};
 
 use crate::checkpoint::{Checkpoint, Progress};
-use crate::data::{Batch, Loader, TrainSet};
+use crate::data::{Batch, Loader, TrainSet, luma_shape, rgb_planes_to_luma};
 use crate::error::TrainError;
 use crate::log::RunLog;
 use crate::loss::{L1, Loss};
@@ -151,7 +151,8 @@ pub fn train(
     let elapsed_before = progress.elapsed;
     let mut interrupted = false;
     while progress.iteration < total {
-        let batch = loader.next().expect("the loader never ends")?;
+        let rgb_batch = loader.next().expect("the loader never ends")?;
+        let batch = in_color(&rgb_batch, model.color());
         let lr = recipe
             .schedule
             .rate(recipe.optimizer.lr, progress.iteration, total);
@@ -160,7 +161,7 @@ pub fn train(
         let output = model.network.forward(input);
         let mut loss = objective.forward(output.clone(), target);
         if let Some(teacher) = &options.teacher {
-            let guide = teacher_output(teacher, &batch, &plain, &device)?;
+            let guide = teacher_output(teacher, &rgb_batch, model.color(), &plain, &device)?;
             loss = loss + L1.forward(output, guide).mul_scalar(teacher.weight);
         }
         let value: f32 = loss.clone().into_scalar();
@@ -260,6 +261,14 @@ fn validate(model: &SrModel, sets: &[Dataset]) -> Result<Vec<DatasetScores>, Tra
         .collect()
 }
 
+/// The RGB batch in the channels a model works on.
+fn in_color(rgb: &Batch, color: ColorSpace) -> Batch {
+    match color {
+        ColorSpace::Rgb => rgb.clone(),
+        ColorSpace::Luma => rgb.to_luma(),
+    }
+}
+
 /// The batch as `model`'s input; SRCNN gets its LR patches bicubic-upscaled.
 fn input_tensor(batch: &Batch, model: &SrModel, device: &Device) -> Tensor<4> {
     match model.input() {
@@ -281,8 +290,9 @@ fn upsample(batch: &Batch, scale: usize) -> Vec<f32> {
         let interleaved = (0..h * w)
             .flat_map(|p| (0..c).map(move |ch| sample[ch * h * w + p] * 255.0))
             .collect();
-        let image = Image::new(w, h, Layout::Rgb, Depth::U8, interleaved)
-            .expect("a batch sample is a whole RGB patch");
+        let layout = if c == 1 { Layout::Gray } else { Layout::Rgb };
+        let image = Image::new(w, h, layout, Depth::U8, interleaved)
+            .expect("a batch sample is a whole gray or RGB patch");
         let up = Interpolation(Filter::Bicubic)
             .upscale(&image, scale)
             .expect("bicubic upscaling of a valid patch cannot fail");
@@ -295,6 +305,12 @@ fn upsample(batch: &Batch, scale: usize) -> Vec<f32> {
 }
 
 fn check_teacher(teacher: &Teacher, student: &SrModel) -> Result<(), TrainError> {
+    if (teacher.model.color(), student.color()) == (ColorSpace::Luma, ColorSpace::Rgb) {
+        return Err(TrainError::Teacher {
+            name: teacher.model.name().into(),
+            message: "it upscales luma only, the student RGB".into(),
+        });
+    }
     if teacher.model.scale() != student.scale() {
         return Err(TrainError::Teacher {
             name: teacher.model.name().into(),
@@ -308,19 +324,33 @@ fn check_teacher(teacher: &Teacher, student: &SrModel) -> Result<(), TrainError>
     Ok(())
 }
 
-/// The teacher's output for the batch, as a constant on the training device.
+/// The teacher's output for the RGB batch, in the student's channels, as a constant on the
+/// training device.
 fn teacher_output(
     teacher: &Teacher,
-    batch: &Batch,
+    rgb_batch: &Batch,
+    student: ColorSpace,
     plain: &Device,
     device: &Device,
 ) -> Result<Tensor<4>, TrainError> {
+    let batch = in_color(rgb_batch, teacher.model.color());
     let output = teacher
         .model
-        .forward(input_tensor(batch, &teacher.model, plain))
+        .forward(input_tensor(&batch, &teacher.model, plain))
         .map_err(|e| TrainError::Teacher {
             name: teacher.model.name().into(),
             message: e.to_string(),
         })?;
-    Ok(Tensor::from_data(output.into_data(), device))
+    let output = match (teacher.model.color(), student) {
+        (ColorSpace::Rgb, ColorSpace::Luma) => {
+            let shape = output.dims();
+            let planes = output
+                .into_data()
+                .try_into_vec::<f32>()
+                .expect("a network's output is f32");
+            TensorData::new(rgb_planes_to_luma(&planes, shape), luma_shape(shape))
+        }
+        _ => output.into_data(),
+    };
+    Ok(Tensor::from_data(output, device))
 }

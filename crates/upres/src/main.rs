@@ -25,8 +25,12 @@ enum Command {
     Downscale(commands::downscale::Args),
     /// Score a method on benchmark datasets under the papers' protocol.
     Eval(commands::eval::Args),
-    /// List every architecture with its parameter count per scale.
+    /// List the built-in models and every architecture with its parameter count per scale.
     Models(commands::models::Args),
+    /// Print a model file's metadata: architecture, scale, recipe, scores.
+    Info(commands::info::Args),
+    /// Package a training run's best weights as one .upres model file.
+    Export(commands::export::Args),
     /// Train a model from a recipe (see configs/).
     Train(commands::train::Args),
     /// Time training steps on random data (compare with tools/bench_train_step.py).
@@ -40,11 +44,21 @@ fn main() -> ExitCode {
         Command::Downscale(args) => commands::downscale::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Models(args) => commands::models::run(args),
+        Command::Info(args) => commands::info::run(args),
+        Command::Export(args) => commands::export::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::BenchTrain(args) => commands::bench_train::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`upres info F | head`): nothing left to say.
+        Err(err)
+            if err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             // One line: the error and its causes, joined.
             eprintln!("upres: error: {err:#}");

@@ -25,9 +25,10 @@ fn assert_fails_cleanly(input: &Path, output: &Path, mention: &str) {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert!(stderr.starts_with("upres: error: "), "{stderr}");
-    assert!(
-        stderr.contains(mention),
-        "{stderr} should mention {mention}"
+    assert_eq!(
+        stderr.matches(mention).count(),
+        1,
+        "{stderr} should mention {mention} once"
     );
     assert!(!output.exists(), "no output for a failed input");
     let leftovers: Vec<_> = std::fs::read_dir(output.parent().unwrap())

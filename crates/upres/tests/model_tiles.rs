@@ -70,6 +70,12 @@ fn espcn_tiled_equals_whole() {
 }
 
 #[test]
+fn luma_espcn_tiled_equals_whole() {
+    // The network reaches 4 pixels, the bicubic chroma 2: tile 3 is smaller than both.
+    check("espcn-y", 3, &["3", "16"]);
+}
+
+#[test]
 fn edsr_baseline_tiled_equals_whole() {
     // Receptive radius 37: tiles of 8 and 20 are far smaller than the margin.
     check("edsr-baseline", 2, &["8", "20", "32"]);

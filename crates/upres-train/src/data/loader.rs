@@ -8,8 +8,10 @@ use rand::rngs::ChaCha8Rng;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::thread::JoinHandle;
+use upres_image::color::rgb_to_ycbcr;
 
-/// LR and HR patches stacked as NCHW RGB with samples in `[0, 1]`.
+/// LR and HR patches stacked as NCHW RGB (or luma, see [`Batch::to_luma`]) with samples in
+/// `[0, 1]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Batch {
     pub lr: Vec<f32>,
@@ -41,6 +43,39 @@ impl Batch {
             hr_shape,
         }
     }
+}
+
+impl Batch {
+    /// The same patches as BT.601 luma (`Y / 255`, MATLAB's `rgb2ycbcr`), for models that
+    /// work on the Y channel.
+    pub fn to_luma(&self) -> Self {
+        Self {
+            lr: rgb_planes_to_luma(&self.lr, self.lr_shape),
+            hr: rgb_planes_to_luma(&self.hr, self.hr_shape),
+            lr_shape: luma_shape(self.lr_shape),
+            hr_shape: luma_shape(self.hr_shape),
+        }
+    }
+}
+
+/// The shape of [`rgb_planes_to_luma`]'s result.
+pub fn luma_shape([n, _, h, w]: [usize; 4]) -> [usize; 4] {
+    [n, 1, h, w]
+}
+
+/// NCHW RGB planes in [0, 1] to NCHW luma planes on the same scale.
+pub fn rgb_planes_to_luma(planes: &[f32], [_, c, h, w]: [usize; 4]) -> Vec<f32> {
+    assert_eq!(c, 3, "luma is computed from RGB planes");
+    let area = h * w;
+    planes
+        .chunks_exact(3 * area)
+        .flat_map(|sample| {
+            (0..area).map(move |p| {
+                let rgb = [0, 1, 2].map(|ch| 255.0 * f64::from(sample[ch * area + p]));
+                (rgb_to_ycbcr(rgb)[0] / 255.0) as f32
+            })
+        })
+        .collect()
 }
 
 /// Appends `image` channel by channel, scaled from 0..=255 to 0..=1.
@@ -218,5 +253,23 @@ mod tests {
             .collect();
         assert_eq!(batch.lr, [lr.clone(), lr].concat());
         assert_eq!(batch.hr_shape, [2, 3, 4, 2]);
+    }
+
+    #[test]
+    fn luma_is_matlab_rgb2ycbcr_y() {
+        // Black, white, pure red and pure blue: Y = 16, 235, 16 + 65.481, 16 + 24.966.
+        let rgb = [0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0];
+        let batch = Batch {
+            lr: rgb.to_vec(),
+            hr: rgb.to_vec(),
+            lr_shape: [1, 3, 2, 2],
+            hr_shape: [1, 3, 2, 2],
+        };
+        let luma = batch.to_luma();
+        assert_eq!(luma.lr_shape, [1, 1, 2, 2]);
+        let expected = [16.0, 235.0, 81.481, 40.966];
+        for (got, want) in luma.lr.iter().zip(expected) {
+            assert!((got * 255.0 - want).abs() < 1e-3, "{got} vs {want}");
+        }
     }
 }

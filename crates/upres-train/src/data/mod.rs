@@ -18,7 +18,7 @@ mod set;
 
 pub use augment::Dihedral;
 pub use config::{Augment, ColorJitter, DataConfig};
-pub use loader::{Batch, Loader};
+pub use loader::{Batch, Loader, luma_shape, rgb_planes_to_luma};
 pub use set::{Pair, TrainSet};
 
 use std::path::PathBuf;

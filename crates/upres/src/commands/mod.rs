@@ -1,6 +1,8 @@
 pub mod bench_train;
 pub mod downscale;
 pub mod eval;
+pub mod export;
+pub mod info;
 pub mod models;
 pub mod train;
 pub mod upscale;

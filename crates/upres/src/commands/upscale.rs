@@ -3,9 +3,9 @@ use rayon::prelude::*;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use upres_image::io::{Format, ReadOptions, WriteOptions};
-use upres_infer::batch;
 use upres_infer::model::AlphaMode;
 use upres_infer::pipeline::{UpscaleOptions, upscale_file};
+use upres_infer::{batch, zoo};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -18,9 +18,11 @@ pub struct Args {
     /// Upscaling factor.
     #[arg(short, long, default_value_t = 4)]
     scale: usize,
-    /// The model (built-in default: bicubic).
-    #[arg(short, long, default_value = "bicubic")]
-    model: String,
+    /// The model: a built-in name (`upres models`), a weights file, a training run's folder
+    /// or an interpolation (bicubic, lanczos3, ...). Default: the best built-in model at the
+    /// scale, or bicubic where there is none.
+    #[arg(short, long)]
+    model: Option<String>,
     /// Tile side in input pixels (default: chosen by upres). Tiles overlap by the model's
     /// receptive field, so the result does not depend on it.
     #[arg(short, long)]
@@ -52,7 +54,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Alpha::Model => AlphaMode::Model,
         Alpha::Bicubic => AlphaMode::Bicubic,
     };
-    let method = super::method(&args.model, alpha)?;
+    let name = match &args.model {
+        Some(name) => name.as_str(),
+        None => zoo::default_for(args.scale).map_or("bicubic", |entry| entry.name),
+    };
+    let method = super::method(name, alpha)?;
     let jobs = batch::plan(&args.input, &args.output, args.format)?;
     let options = UpscaleOptions {
         scale: args.scale,
