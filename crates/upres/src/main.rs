@@ -31,6 +31,8 @@ enum Command {
     Info(commands::info::Args),
     /// Package a training run's best weights as one .upres model file.
     Export(commands::export::Args),
+    /// Convert a PyTorch checkpoint of a registered architecture to a .upres model file.
+    Import(commands::import::Args),
     /// Train a model from a recipe (see configs/).
     Train(commands::train::Args),
     /// Time training steps on random data (compare with tools/bench_train_step.py).
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Models(args) => commands::models::run(args),
         Command::Info(args) => commands::info::run(args),
         Command::Export(args) => commands::export::run(args),
+        Command::Import(args) => commands::import::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::BenchTrain(args) => commands::bench_train::run(args),
     };

@@ -162,3 +162,27 @@ fn gray_jpeg_stays_gray() {
         (60, 40, Layout::Gray)
     );
 }
+
+#[test]
+fn importing_a_checkpoint_of_another_size_names_the_key() {
+    // The fixture is a reduced ESPCN (16 and 8 filters); the registry's has 64 and 32.
+    let checkpoint =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../upres-models/tests/fixtures/espcn_x3.pth");
+    let tmp = tempfile::tempdir().unwrap();
+    let output = tmp.path().join("espcn.upres");
+    let out = upres(&[
+        "import",
+        arg(&checkpoint),
+        "-m",
+        "espcn",
+        "-s",
+        "3",
+        "-o",
+        arg(&output),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("first_part.0.weight"), "{stderr}");
+    assert!(!output.exists());
+}

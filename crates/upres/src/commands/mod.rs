@@ -2,6 +2,7 @@ pub mod bench_train;
 pub mod downscale;
 pub mod eval;
 pub mod export;
+pub mod import;
 pub mod info;
 pub mod models;
 pub mod train;
