@@ -40,6 +40,17 @@ impl ImageError {
             _ => Self::Decode { path, reason },
         }
     }
+
+    /// Maps a `tiff` crate decoding error on `path` the way [`Self::from_codec`] maps `image`'s.
+    pub(crate) fn from_tiff(path: &Path, err: tiff::TiffError) -> Self {
+        let path = path.to_path_buf();
+        let reason = one_line(&err.to_string());
+        match err {
+            tiff::TiffError::IoError(source) => Self::Io { path, source },
+            tiff::TiffError::UnsupportedError(_) => Self::Unsupported { path, reason },
+            _ => Self::Decode { path, reason },
+        }
+    }
 }
 
 fn one_line(text: &str) -> String {

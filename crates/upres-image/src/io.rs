@@ -3,6 +3,7 @@
 
 use crate::buffer::{Depth, Image, Layout};
 use crate::error::{ImageError, Result};
+use crate::tiff_strips::{self, TiffRows};
 use image::{
     DynamicImage, ImageBuffer, ImageDecoder, ImageEncoder, ImageReader, Limits, Pixel,
     metadata::Orientation,
@@ -62,12 +63,10 @@ impl Format {
         matches!(self, Format::Png | Format::Tiff)
     }
 
-    /// Whether the encoder stores this channel layout (JPEG has no alpha; the TIFF encoder
-    /// writes no gray+alpha).
+    /// Whether the encoder stores this channel layout (JPEG has no alpha).
     pub fn supports_layout(self, layout: Layout) -> bool {
         match self {
             Format::Jpeg => !layout.has_alpha(),
-            Format::Tiff => layout != Layout::GrayAlpha,
             _ => true,
         }
     }
@@ -171,11 +170,21 @@ pub fn decode(bytes: &[u8], name: &Path, options: ReadOptions) -> Result<Decoded
     decode_from(Cursor::new(bytes), name, options)
 }
 
-fn decode_from(reader: impl BufRead + Seek, path: &Path, options: ReadOptions) -> Result<Decoded> {
+fn decode_from(
+    mut reader: impl BufRead + Seek,
+    path: &Path,
+    options: ReadOptions,
+) -> Result<Decoded> {
     let codec_err = |e| ImageError::from_codec(path, e, false);
+    // `image` does not recognise BigTIFF, which upres writes for TIFFs past 4 GiB.
+    let start = reader.fill_buf().map_err(|e| ImageError::io(path, e))?;
+    let big_tiff = start.starts_with(b"II+\0") || start.starts_with(b"MM\0+");
     let mut reader = ImageReader::new(reader)
         .with_guessed_format()
         .map_err(|e| ImageError::io(path, e))?;
+    if big_tiff {
+        reader.set_format(image::ImageFormat::Tiff);
+    }
     let format = reader
         .format()
         .and_then(Format::from_image_format)
@@ -200,19 +209,28 @@ fn decode_from(reader: impl BufRead + Seek, path: &Path, options: ReadOptions) -
         inner.rewind().map_err(|e| ImageError::io(path, e))?;
         reader = ImageReader::with_format(inner, image::ImageFormat::Jpeg);
     }
+    if format == Format::Tiff {
+        // The strip reader that streams TIFFs decodes them whole too, so that both paths agree
+        // (and gray+alpha, which `image` refuses, reads); it leaves the rest to `image`.
+        let mut inner = reader.into_inner();
+        inner.rewind().map_err(|e| ImageError::io(path, e))?;
+        if let Some(mut rows) = TiffRows::open(&mut inner, path, options)? {
+            let image = rows.read_rows(rows.height)?;
+            return Ok(Decoded {
+                image,
+                metadata: rows.metadata,
+                format,
+            });
+        }
+        inner.rewind().map_err(|e| ImageError::io(path, e))?;
+        reader = ImageReader::with_format(inner, image::ImageFormat::Tiff);
+    }
     // upres streams large images itself; the crate's default 512 MiB cap would refuse a
     // 12000x9000 16-bit RGBA scan. The caller's pixel limit applies instead.
     reader.limits(Limits::no_limits());
     let mut decoder = reader.into_decoder().map_err(codec_err)?;
     let (w, h) = decoder.dimensions();
-    if let Some(max) = options.max_pixels
-        && u64::from(w) * u64::from(h) > max
-    {
-        return Err(ImageError::Unsupported {
-            path: path.to_path_buf(),
-            reason: format!("{w}x{h} is more than the allowed {max} pixels"),
-        });
-    }
+    check_pixel_limit(path, w, h, options)?;
     let icc_profile = decoder.icc_profile().map_err(codec_err)?;
     let mut exif = decoder.exif_metadata().map_err(codec_err)?;
     let orientation = decoder.orientation().map_err(codec_err)?;
@@ -228,6 +246,17 @@ fn decode_from(reader: impl BufRead + Seek, path: &Path, options: ReadOptions) -
         metadata: Metadata { icc_profile, exif },
         format,
     })
+}
+
+/// Refuses a `width` x `height` image over the caller's pixel limit, before it is decoded.
+pub(crate) fn check_pixel_limit(path: &Path, w: u32, h: u32, options: ReadOptions) -> Result<()> {
+    match options.max_pixels {
+        Some(max) if u64::from(w) * u64::from(h) > max => Err(ImageError::Unsupported {
+            path: path.to_path_buf(),
+            reason: format!("{w}x{h} is more than the allowed {max} pixels"),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Walks a JPEG's marker segments and entropy-coded scans and says whether it reaches the
@@ -385,7 +414,6 @@ pub fn encode(
     } else {
         image.to_depth(Depth::U8)
     };
-    let (w, h) = (image.width() as u32, image.height() as u32);
     let color = match (image.layout(), image.depth()) {
         (Layout::Gray, Depth::U8) => image::ExtendedColorType::L8,
         (Layout::GrayAlpha, Depth::U8) => image::ExtendedColorType::La8,
@@ -396,15 +424,12 @@ pub fn encode(
         (Layout::Rgb, Depth::U16) => image::ExtendedColorType::Rgb16,
         (Layout::Rgba, Depth::U16) => image::ExtendedColorType::Rgba16,
     };
-    let raw = raw_bytes(&image);
     let mut out = Vec::new();
     let result = match format {
         Format::Png => finish(
             image::codecs::png::PngEncoder::new(&mut out),
             metadata,
-            &raw,
-            w,
-            h,
+            &image,
             color,
         ),
         Format::Jpeg => finish(
@@ -413,33 +438,21 @@ pub fn encode(
                 jpeg_quality.clamp(1, 100),
             ),
             metadata,
-            &raw,
-            w,
-            h,
+            &image,
             color,
         ),
         Format::WebP => finish(
             image::codecs::webp::WebPEncoder::new_lossless(&mut out),
             metadata,
-            &raw,
-            w,
-            h,
+            &image,
             color,
         ),
-        Format::Tiff => finish(
-            image::codecs::tiff::TiffEncoder::new(Cursor::new(&mut out)),
-            metadata,
-            &raw,
-            w,
-            h,
-            color,
-        ),
+        // Written as streamed TIFFs are, so that both carry the same tags.
+        Format::Tiff => return tiff_strips::encode(&image, metadata),
         Format::Bmp => finish(
             image::codecs::bmp::BmpEncoder::new(&mut out),
             metadata,
-            &raw,
-            w,
-            h,
+            &image,
             color,
         ),
     };
@@ -450,9 +463,7 @@ pub fn encode(
 fn finish(
     mut encoder: impl ImageEncoder,
     metadata: &Metadata,
-    raw: &[u8],
-    width: u32,
-    height: u32,
+    image: &Image,
     color: image::ExtendedColorType,
 ) -> image::ImageResult<()> {
     // A format that cannot embed a profile or EXIF refuses it; the pixels are still right.
@@ -462,11 +473,14 @@ fn finish(
     if let Some(exif) = &metadata.exif {
         let _ = encoder.set_exif_metadata(exif.clone());
     }
-    encoder.write_image(raw, width, height, color)
+    let raw = sample_bytes(image, u16::to_ne_bytes);
+    let (width, height) = (image.width() as u32, image.height() as u32);
+    encoder.write_image(&raw, width, height, color)
 }
 
-/// Quantized samples as the native-endian bytes the encoders take.
-fn raw_bytes(image: &Image) -> Vec<u8> {
+/// Samples rounded to the image's depth, as bytes; `u16_bytes` orders 16-bit ones as the
+/// encoder wants them (native for `image`'s encoders, big-endian for PNG, little for TIFF).
+pub(crate) fn sample_bytes(image: &Image, u16_bytes: fn(u16) -> [u8; 2]) -> Vec<u8> {
     let max = image.depth().max_value();
     let q = |v: f32| v.round().clamp(0.0, max);
     match image.depth() {
@@ -474,7 +488,7 @@ fn raw_bytes(image: &Image) -> Vec<u8> {
         Depth::U16 => image
             .data()
             .iter()
-            .flat_map(|&v| (q(v) as u16).to_ne_bytes())
+            .flat_map(|&v| u16_bytes(q(v) as u16))
             .collect(),
     }
 }

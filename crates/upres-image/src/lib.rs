@@ -9,6 +9,7 @@ mod error;
 pub mod io;
 pub mod resize;
 pub mod stream;
+mod tiff_strips;
 mod upscaler;
 
 pub use buffer::{Depth, Image, Layout};

@@ -4,6 +4,7 @@
 use crate::buffer::{Depth, Image, Layout};
 use crate::error::{ImageError, Result};
 use crate::io::{self, Format, Metadata, ReadOptions, WriteOptions};
+use crate::tiff_strips::{self, TiffRows};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -175,43 +176,240 @@ mod tests {
         }
     }
 
+    /// Reads a file through [`FileRows`] in bands of `band` rows; also says whether it streamed.
+    fn read_in_bands(path: &Path, band: usize) -> (Image, bool) {
+        let mut src = FileRows::open(path, ReadOptions::default()).unwrap();
+        let mut sink = ImageCollector::new(src.width(), src.layout(), src.depth());
+        loop {
+            let rows = src.read_rows(band).unwrap();
+            if rows.height() == 0 {
+                break;
+            }
+            assert!(rows.height() <= band);
+            sink.write_rows(&rows).unwrap();
+        }
+        (sink.finish().unwrap(), src.is_streaming())
+    }
+
+    #[test]
+    fn tiff_streams_every_layout_and_depth_losslessly_with_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = Metadata {
+            icc_profile: Some(b"not really a profile, but carried verbatim".to_vec()),
+            exif: None,
+        };
+        for layout in [Layout::Gray, Layout::GrayAlpha, Layout::Rgb, Layout::Rgba] {
+            for depth in [Depth::U8, Depth::U16] {
+                let img = sample(layout, depth);
+                let (back, streaming) = copy_through_files(&img, dir.path(), "tif", &meta);
+                assert!(streaming, "{layout:?} {depth:?}");
+                assert_eq!(back, img, "{layout:?} {depth:?}");
+                // The streamed file is byte for byte the one a whole-image write makes.
+                let whole = io::encode(&img, &meta, Format::Tiff, 95).unwrap();
+                assert_eq!(std::fs::read(dir.path().join("out.tif")).unwrap(), whole);
+                let input = dir.path().join("in.tif");
+                let read_whole = io::read(&input).unwrap().image;
+                assert_eq!(read_whole, img, "{layout:?} {depth:?}");
+                // `image` decodes the file to the same samples (it refuses gray+alpha TIFFs).
+                if layout != Layout::GrayAlpha {
+                    let theirs = image::open(&input).unwrap();
+                    let ours = io::sample_bytes(&img, u16::to_ne_bytes);
+                    assert_eq!(theirs.as_bytes(), ours, "{layout:?} {depth:?}");
+                    assert_eq!(
+                        usize::from(theirs.color().channel_count()),
+                        layout.channels()
+                    );
+                }
+                for band in [1, 7, img.height()] {
+                    let (banded, streaming) = read_in_bands(&input, band);
+                    assert!(streaming);
+                    assert_eq!(
+                        banded, read_whole,
+                        "{layout:?} {depth:?} in bands of {band}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn multi_strip_tiffs_from_other_writers_stream() {
+        use tiff::encoder::{Compression, Predictor, TiffEncoder, colortype};
+        use tiff::tags::{ExtraSamples, Tag};
+        let dir = tempfile::tempdir().unwrap();
+        let (w, h) = (13u32, 10u32);
+        let icc = b"icc from elsewhere".as_slice();
+        let n = (w * h) as usize;
+
+        // 16-bit RGB, LZW with a predictor, 3 rows a strip: the last strip holds one row.
+        let rgb: Vec<u16> = (0..n * 3).map(|i| (i * 7919 % 65536) as u16).collect();
+        let rgb_path = dir.path().join("rgb.tif");
+        let file = BufWriter::new(File::create(&rgb_path).unwrap());
+        let mut out = TiffEncoder::new(file)
+            .unwrap()
+            .with_compression(Compression::Lzw)
+            .with_predictor(Predictor::Horizontal);
+        let mut strips = out.new_image::<colortype::RGB16>(w, h).unwrap();
+        strips.rows_per_strip(3).unwrap();
+        strips.encoder().write_tag(Tag::IccProfile, icc).unwrap();
+        strips.write_data(&rgb).unwrap();
+        drop(out);
+
+        // 8-bit gray with an alpha extra sample, 4 rows a strip, uncompressed.
+        let gray_alpha: Vec<u8> = (0..n * 2).map(|i| (i * 37 % 256) as u8).collect();
+        let ga_path = dir.path().join("gray_alpha.tif");
+        let file = BufWriter::new(File::create(&ga_path).unwrap());
+        let mut out = TiffEncoder::new(file).unwrap();
+        let mut strips = out.new_image::<colortype::Gray8>(w, h).unwrap();
+        strips
+            .extra_samples(&[ExtraSamples::UnassociatedAlpha])
+            .unwrap();
+        strips.rows_per_strip(4).unwrap();
+        strips.write_data(&gray_alpha).unwrap();
+        drop(out);
+
+        let to_f32 = |v: &[u16]| v.iter().map(|&s| f32::from(s)).collect::<Vec<_>>();
+        let expected_rgb = Image::new(13, 10, Layout::Rgb, Depth::U16, to_f32(&rgb)).unwrap();
+        let ga_samples = gray_alpha.iter().map(|&s| u16::from(s)).collect::<Vec<_>>();
+        let expected_ga =
+            Image::new(13, 10, Layout::GrayAlpha, Depth::U8, to_f32(&ga_samples)).unwrap();
+        // `image` decodes the RGB file to the same samples.
+        let theirs = image::open(&rgb_path).unwrap().into_rgb16().into_raw();
+        assert_eq!(theirs, rgb);
+        for (path, expected) in [(&rgb_path, &expected_rgb), (&ga_path, &expected_ga)] {
+            for band in [1, 7, 10] {
+                let (banded, streaming) = read_in_bands(path, band);
+                assert!(streaming);
+                assert_eq!(&banded, expected, "{} in bands of {band}", path.display());
+            }
+        }
+        let src = FileRows::open(&rgb_path, ReadOptions::default()).unwrap();
+        assert_eq!(src.metadata.icc_profile.as_deref(), Some(icc));
+        assert_eq!(io::read(&rgb_path).unwrap().metadata, src.metadata);
+
+        let limit = ReadOptions {
+            max_pixels: Some(129),
+        };
+        let err = FileRows::open(&rgb_path, limit).err().unwrap().to_string();
+        assert!(err.contains("unsupported: 13x10 is more than"), "{err}");
+    }
+
+    #[test]
+    fn wide_tiffs_are_written_in_several_strips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wide.tif");
+        // 70000 bytes a row: 14 rows fill a strip, so 40 rows take three strips.
+        let (w, h) = (70_000, 40);
+        let data = (0..w * h).map(|i| ((i * 31) % 256) as f32).collect();
+        let img = Image::new(w, h, Layout::Gray, Depth::U8, data).unwrap();
+        let shape = SinkShape {
+            width: w,
+            height: h,
+            layout: Layout::Gray,
+            depth: Depth::U8,
+        };
+        let mut sink =
+            FileSink::create(&path, shape, &Metadata::default(), WriteOptions::default()).unwrap();
+        let mut src = ImageRows::new(&img);
+        loop {
+            let rows = src.read_rows(5).unwrap();
+            if rows.height() == 0 {
+                break;
+            }
+            sink.write_rows(&rows).unwrap();
+        }
+        sink.finish().unwrap();
+        let mut decoder = tiff::decoder::Decoder::new(File::open(&path).unwrap()).unwrap();
+        assert_eq!(decoder.strip_count().unwrap(), 3);
+        for band in [9, 40] {
+            let (banded, streaming) = read_in_bands(&path, band);
+            assert!(streaming);
+            assert_eq!(banded, img, "bands of {band}");
+        }
+        let theirs = image::open(&path).unwrap().into_luma8().into_raw();
+        assert!(
+            theirs
+                .iter()
+                .zip(img.data())
+                .all(|(&a, &b)| f32::from(a) == b)
+        );
+    }
+
+    #[test]
+    fn rotated_tiffs_are_decoded_whole_and_turned_upright() {
+        use tiff::encoder::{TiffEncoder, colortype};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rotated.tif");
+        let (w, h) = (4u32, 3u32);
+        let pixels: Vec<u8> = (0..w * h * 3).map(|i| (i * 11 % 256) as u8).collect();
+        let mut out = TiffEncoder::new(BufWriter::new(File::create(&path).unwrap())).unwrap();
+        let mut strips = out.new_image::<colortype::RGB8>(w, h).unwrap();
+        // Orientation 3: stored upside down (turned 180 degrees).
+        strips
+            .encoder()
+            .write_tag(tiff::tags::Tag::Orientation, 3u16)
+            .unwrap();
+        strips.write_data(&pixels).unwrap();
+        drop(out);
+        let upright: Vec<f32> = pixels
+            .chunks_exact(3)
+            .rev()
+            .flatten()
+            .map(|&s| f32::from(s))
+            .collect();
+        let (read, streaming) = read_in_bands(&path, 2);
+        assert!(!streaming);
+        assert_eq!(read.data(), upright.as_slice());
+    }
+
     #[test]
     fn other_formats_fall_back_to_whole_images() {
         let dir = tempfile::tempdir().unwrap();
-        let img = sample(Layout::Rgb, Depth::U16);
-        let (back, streaming) = copy_through_files(&img, dir.path(), "tif", &Metadata::default());
+        let img = sample(Layout::Rgb, Depth::U8);
+        let (back, streaming) = copy_through_files(&img, dir.path(), "bmp", &Metadata::default());
         assert!(!streaming);
         assert_eq!(back, img);
     }
 
     #[test]
     fn unfinished_sink_leaves_no_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("never.png");
-        let shape = SinkShape {
-            width: 4,
-            height: 4,
-            layout: Layout::Rgb,
-            depth: Depth::U8,
-        };
-        let mut sink =
-            FileSink::create(&out, shape, &Metadata::default(), WriteOptions::default()).unwrap();
-        sink.write_rows(&Image::zeros(4, 2, Layout::Rgb, Depth::U8))
-            .unwrap();
-        drop(sink);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-        // Finishing with rows missing is an error, and also leaves nothing.
-        let mut sink =
-            FileSink::create(&out, shape, &Metadata::default(), WriteOptions::default()).unwrap();
-        sink.write_rows(&Image::zeros(4, 2, Layout::Rgb, Depth::U8))
-            .unwrap();
-        assert!(sink.finish().is_err());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        for ext in ["png", "tif"] {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join(format!("never.{ext}"));
+            let shape = SinkShape {
+                width: 4,
+                height: 4,
+                layout: Layout::Rgb,
+                depth: Depth::U8,
+            };
+            let create =
+                || FileSink::create(&out, shape, &Metadata::default(), WriteOptions::default());
+            let mut sink = create().unwrap();
+            sink.write_rows(&Image::zeros(4, 2, Layout::Rgb, Depth::U8))
+                .unwrap();
+            drop(sink);
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{ext}");
+            // Finishing with rows missing is an error, and also leaves nothing.
+            let mut sink = create().unwrap();
+            sink.write_rows(&Image::zeros(4, 2, Layout::Rgb, Depth::U8))
+                .unwrap();
+            assert!(sink.finish().is_err());
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{ext}");
+            // Rows of the wrong width are refused rather than misread later, and not counted.
+            let mut sink = create().unwrap();
+            let wrong = Image::zeros(3, 2, Layout::Rgb, Depth::U8);
+            assert!(sink.write_rows(&wrong).is_err(), "{ext}");
+            sink.write_rows(&Image::zeros(4, 2, Layout::Rgb, Depth::U8))
+                .unwrap();
+            assert!(sink.finish().is_err(), "{ext}");
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{ext}");
+        }
     }
 }
 
-/// An image file opened for reading as rows: PNG streams row by row; other formats (and
-/// interlaced or EXIF-rotated PNGs, which cannot) are decoded whole.
+/// An image file opened for reading as rows: PNG streams row by row and TIFF strip by strip;
+/// other formats (and PNGs or TIFFs that cannot stream, see [`TiffRows::open`]) are decoded
+/// whole.
 pub struct FileRows {
     inner: FileRowsInner,
     pub metadata: Metadata,
@@ -220,6 +418,7 @@ pub struct FileRows {
 
 enum FileRowsInner {
     Png(Box<PngRows>),
+    Tiff(Box<TiffRows<BufReader<File>>>),
     Whole { image: Image, next: usize },
 }
 
@@ -231,6 +430,14 @@ impl FileRows {
                 inner: FileRowsInner::Png(Box::new(png)),
                 metadata,
                 format: Format::Png,
+            });
+        }
+        if let Some(tiff) = open_tiff(path, options)? {
+            let metadata = tiff.metadata.clone();
+            return Ok(Self {
+                inner: FileRowsInner::Tiff(Box::new(tiff)),
+                metadata,
+                format: Format::Tiff,
             });
         }
         let decoded = io::read_with(path, options)?;
@@ -246,7 +453,7 @@ impl FileRows {
 
     /// Whether rows are decoded on demand (true) or the image was decoded whole.
     pub fn is_streaming(&self) -> bool {
-        matches!(self.inner, FileRowsInner::Png(_))
+        !matches!(self.inner, FileRowsInner::Whole { .. })
     }
 }
 
@@ -254,6 +461,7 @@ impl RowSource for FileRows {
     fn width(&self) -> usize {
         match &self.inner {
             FileRowsInner::Png(p) => p.width,
+            FileRowsInner::Tiff(t) => t.width,
             FileRowsInner::Whole { image, .. } => image.width(),
         }
     }
@@ -261,6 +469,7 @@ impl RowSource for FileRows {
     fn height(&self) -> usize {
         match &self.inner {
             FileRowsInner::Png(p) => p.height,
+            FileRowsInner::Tiff(t) => t.height,
             FileRowsInner::Whole { image, .. } => image.height(),
         }
     }
@@ -268,6 +477,7 @@ impl RowSource for FileRows {
     fn layout(&self) -> Layout {
         match &self.inner {
             FileRowsInner::Png(p) => p.layout,
+            FileRowsInner::Tiff(t) => t.layout,
             FileRowsInner::Whole { image, .. } => image.layout(),
         }
     }
@@ -275,6 +485,7 @@ impl RowSource for FileRows {
     fn depth(&self) -> Depth {
         match &self.inner {
             FileRowsInner::Png(p) => p.depth,
+            FileRowsInner::Tiff(t) => t.depth,
             FileRowsInner::Whole { image, .. } => image.depth(),
         }
     }
@@ -282,6 +493,7 @@ impl RowSource for FileRows {
     fn read_rows(&mut self, count: usize) -> Result<Image> {
         match &mut self.inner {
             FileRowsInner::Png(p) => p.read_rows(count),
+            FileRowsInner::Tiff(t) => t.read_rows(count),
             FileRowsInner::Whole { image, next } => {
                 let count = count.min(image.height() - *next);
                 let rows = image.crop(0, *next, image.width(), count)?;
@@ -290,6 +502,21 @@ impl RowSource for FileRows {
             }
         }
     }
+}
+
+/// A TIFF that can stream (`None` for any other file, which the caller decodes whole).
+fn open_tiff(path: &Path, options: ReadOptions) -> Result<Option<TiffRows<BufReader<File>>>> {
+    let file = File::open(path).map_err(|e| ImageError::io(path, e))?;
+    let mut reader = BufReader::new(file);
+    let mut signature = [0u8; 4];
+    // Little- or big-endian, classic TIFF or BigTIFF.
+    let is_tiff = reader.read_exact(&mut signature).is_ok()
+        && matches!(&signature, b"II*\0" | b"MM\0*" | b"II+\0" | b"MM\0+");
+    if !is_tiff {
+        return Ok(None);
+    }
+    reader.rewind().map_err(|e| ImageError::io(path, e))?;
+    TiffRows::open(reader, path, options)
 }
 
 /// A non-interlaced PNG decoded row by row.
@@ -332,15 +559,8 @@ impl PngRows {
         if info.interlaced || rotated || info.is_animated() {
             return Ok(None);
         }
+        io::check_pixel_limit(path, info.width, info.height, options)?;
         let (width, height) = (info.width as usize, info.height as usize);
-        if let Some(max) = options.max_pixels
-            && (width as u64) * (height as u64) > max
-        {
-            return Err(ImageError::Unsupported {
-                path: path.to_path_buf(),
-                reason: format!("{width}x{height} is more than the allowed {max} pixels"),
-            });
-        }
         let metadata = Metadata {
             icc_profile: info.icc_profile.as_ref().map(|p| p.to_vec()),
             exif,
@@ -393,9 +613,10 @@ impl PngRows {
     }
 }
 
-/// Where upscaled rows go: a PNG written row by row, or (other formats) an image collected in
-/// memory and encoded at the end. Either way the file appears only on [`FileSink::finish`],
-/// renamed from a temporary, so a failed or interrupted run leaves no partial output.
+/// Where upscaled rows go: a PNG or TIFF written row by row, or (other formats) an image
+/// collected in memory and encoded at the end. Either way the file appears only on
+/// [`FileSink::finish`], renamed from a temporary, so a failed or interrupted run leaves no
+/// partial output.
 pub struct FileSink {
     path: PathBuf,
     inner: FileSinkInner,
@@ -409,6 +630,16 @@ enum FileSinkInner {
         writer: Box<png::StreamWriter<'static, BufWriter<File>>>,
         /// Deletes the temporary file if the sink is dropped unfinished.
         temp: TempPath,
+        width: usize,
+        layout: Layout,
+        depth: Depth,
+    },
+    /// The directory was written first; rows are appended as the file's pixels.
+    Tiff {
+        writer: BufWriter<File>,
+        /// Deletes the temporary file if the sink is dropped unfinished.
+        temp: TempPath,
+        width: usize,
         layout: Layout,
         depth: Depth,
     },
@@ -422,38 +653,51 @@ enum FileSinkInner {
 
 impl RowSink for FileSink {
     fn write_rows(&mut self, rows: &Image) -> Result<()> {
-        self.written_rows += rows.height();
         match &mut self.inner {
             FileSinkInner::Memory { collector, .. } => collector.write_rows(rows),
             FileSinkInner::Png {
                 writer,
+                width,
                 layout,
                 depth,
                 ..
             } => {
-                if rows.layout() != *layout {
-                    return Err(ImageError::InvalidArgument(format!(
-                        "{:?} rows written to a {layout:?} PNG",
-                        rows.layout()
-                    )));
-                }
-                let max = depth.max_value();
-                let q = |v: &f32| v.round().clamp(0.0, max);
-                let rows = rows.to_depth(*depth);
-                let bytes: Vec<u8> = match depth {
-                    Depth::U8 => rows.data().iter().map(|v| q(v) as u8).collect(),
-                    Depth::U16 => rows
-                        .data()
-                        .iter()
-                        .flat_map(|v| (q(v) as u16).to_be_bytes())
-                        .collect(),
-                };
+                check_rows(rows, *width, *layout, "PNG")?;
+                let bytes = io::sample_bytes(&rows.to_depth(*depth), u16::to_be_bytes);
                 writer
                     .write_all(&bytes)
                     .map_err(|e| ImageError::io(&self.path, e))
             }
-        }
+            FileSinkInner::Tiff {
+                writer,
+                width,
+                layout,
+                depth,
+                ..
+            } => {
+                check_rows(rows, *width, *layout, "TIFF")?;
+                let bytes = io::sample_bytes(&rows.to_depth(*depth), u16::to_le_bytes);
+                writer
+                    .write_all(&bytes)
+                    .map_err(|e| ImageError::io(&self.path, e))
+            }
+        }?;
+        // Only rows that went out count, so that refused rows leave `finish` short.
+        self.written_rows += rows.height();
+        Ok(())
     }
+}
+
+/// Refuses rows that do not fit a streamed file: its bytes would silently be misread.
+fn check_rows(rows: &Image, width: usize, layout: Layout, format: &str) -> Result<()> {
+    if (rows.width(), rows.layout()) == (width, layout) {
+        return Ok(());
+    }
+    Err(ImageError::InvalidArgument(format!(
+        "rows of {} {:?} pixels written to a {width} {layout:?} {format}",
+        rows.width(),
+        rows.layout()
+    )))
 }
 
 fn too_large(path: &Path) -> ImageError {
@@ -483,15 +727,15 @@ impl FileSink {
             Some(f) => f,
             None => Format::from_path(path)?,
         };
-        let inner = if format == Format::Png {
-            Self::png(path, shape, metadata)?
-        } else {
-            FileSinkInner::Memory {
+        let inner = match format {
+            Format::Png => Self::png(path, shape, metadata)?,
+            Format::Tiff => Self::tiff(path, shape, metadata)?,
+            _ => FileSinkInner::Memory {
                 collector: ImageCollector::new(shape.width, shape.layout, shape.depth),
                 metadata: metadata.clone(),
                 format,
                 jpeg_quality: options.jpeg_quality,
-            }
+            },
         };
         Ok(Self {
             path: path.to_path_buf(),
@@ -531,6 +775,33 @@ impl FileSink {
         Ok(FileSinkInner::Png {
             writer: Box::new(writer),
             temp,
+            width: shape.width,
+            layout: shape.layout,
+            depth: shape.depth,
+        })
+    }
+
+    fn tiff(path: &Path, shape: SinkShape, metadata: &Metadata) -> Result<FileSinkInner> {
+        let header = tiff_strips::header(
+            shape.width,
+            shape.height,
+            shape.layout,
+            shape.depth,
+            metadata.icc_profile.as_deref(),
+        )
+        .map_err(|reason| ImageError::Encode {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        let (file, temp) = io::temp_file_beside(path)?.into_parts();
+        let mut writer = BufWriter::new(file);
+        writer
+            .write_all(&header)
+            .map_err(|e| ImageError::io(path, e))?;
+        Ok(FileSinkInner::Tiff {
+            writer,
+            temp,
+            width: shape.width,
             layout: shape.layout,
             depth: shape.depth,
         })
@@ -557,6 +828,13 @@ impl FileSink {
                     path: self.path.clone(),
                     reason: e.to_string(),
                 })?;
+                io::persist(temp, &self.path, self.overwrite)
+            }
+            FileSinkInner::Tiff { writer, temp, .. } => {
+                let io_err = |e| ImageError::io(&self.path, e);
+                let file = writer.into_inner().map_err(|e| io_err(e.into_error()))?;
+                file.sync_all().map_err(io_err)?;
+                drop(file); // closed before it is renamed into place
                 io::persist(temp, &self.path, self.overwrite)
             }
             FileSinkInner::Memory {

@@ -1,0 +1,519 @@
+//! TIFF strip by strip, so that a TIFF larger than memory streams like a PNG: reading decodes
+//! one strip at a time through the `tiff` crate; writing lays out an uncompressed file whose
+//! directory comes before the pixels, so that rows can be appended as they arrive.
+
+use crate::buffer::{Depth, Image, Layout};
+use crate::error::{ImageError, Result};
+use crate::io::{self, Metadata, ReadOptions};
+use image::metadata::Orientation;
+use std::io::{Read, Seek};
+use std::path::{Path, PathBuf};
+use tiff::ColorType;
+use tiff::decoder::{ChunkType, Decoder, DecodingResult, Limits};
+use tiff::tags::{
+    CompressionMethod, ExtraSamples, PhotometricInterpretation, PlanarConfiguration,
+    ResolutionUnit, SampleFormat, Tag, Type,
+};
+
+/// A strip-organised TIFF decoded one strip at a time; only the current strip is held.
+pub(crate) struct TiffRows<R: Read + Seek> {
+    path: PathBuf,
+    decoder: Decoder<R>,
+    pub(crate) width: usize,
+    pub(crate) height: usize,
+    pub(crate) layout: Layout,
+    pub(crate) depth: Depth,
+    pub(crate) metadata: Metadata,
+    strip: Strip,
+    /// Rows in `strip`, and how many of them have been handed out.
+    strip_rows: usize,
+    strip_used: usize,
+    next_strip: u32,
+    /// Rows handed out so far.
+    rows_read: usize,
+}
+
+/// The samples of one strip, row after row.
+enum Strip {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+}
+
+impl<R: Read + Seek> TiffRows<R> {
+    /// `None` for a TIFF left to the whole-image decoder: tiled or planar (one plane per channel)
+    /// storage, samples other than 8- or 16-bit unsigned gray, gray+alpha, RGB or RGBA (palette,
+    /// CMYK, YCbCr, WhiteIsZero, 1-bit, float), an orientation tag that turns the image (rows
+    /// cannot be rotated as they stream), or a header this reader cannot parse (so that the error
+    /// reads as it always has).
+    pub(crate) fn open(reader: R, path: &Path, options: ReadOptions) -> Result<Option<Self>> {
+        let Ok(decoder) = Decoder::new(reader) else {
+            return Ok(None);
+        };
+        // The caller's pixel limit guards memory, as on the whole-image path.
+        let mut decoder = decoder.with_limits(Limits::unlimited());
+        let Some((layout, depth)) = stream_shape(&mut decoder) else {
+            return Ok(None);
+        };
+        let Ok((w, h)) = decoder.dimensions() else {
+            return Ok(None);
+        };
+        if w == 0 || h == 0 {
+            return Ok(None);
+        }
+        io::check_pixel_limit(path, w, h, options)?;
+        let metadata = Metadata {
+            // Read as `image`'s TIFF decoder reads it; it reads no EXIF from TIFF files.
+            icc_profile: decoder.get_tag_u8_vec(Tag::IccProfile).ok(),
+            exif: None,
+        };
+        Ok(Some(Self {
+            path: path.to_path_buf(),
+            decoder,
+            width: w as usize,
+            height: h as usize,
+            layout,
+            depth,
+            metadata,
+            strip: Strip::U8(Vec::new()),
+            strip_rows: 0,
+            strip_used: 0,
+            next_strip: 0,
+            rows_read: 0,
+        }))
+    }
+
+    /// The next `count` rows (fewer only at the end), decoding strips as they are reached.
+    pub(crate) fn read_rows(&mut self, count: usize) -> Result<Image> {
+        let samples = self.width * self.layout.channels();
+        let count = count.min(self.height - self.rows_read);
+        let mut data = Vec::with_capacity(count * samples);
+        let mut rows = 0;
+        while rows < count {
+            if self.strip_used == self.strip_rows {
+                self.next_strip()?;
+            }
+            let take = (self.strip_rows - self.strip_used).min(count - rows);
+            let range = self.strip_used * samples..(self.strip_used + take) * samples;
+            match &self.strip {
+                Strip::U8(v) => data.extend(v[range].iter().map(|&s| f32::from(s))),
+                Strip::U16(v) => data.extend(v[range].iter().map(|&s| f32::from(s))),
+            }
+            self.strip_used += take;
+            self.rows_read += take;
+            rows += take;
+        }
+        Image::new(self.width, rows, self.layout, self.depth, data)
+    }
+
+    /// Decodes the next strip in place of the current one.
+    fn next_strip(&mut self) -> Result<()> {
+        let decode_err = |reason: String| ImageError::Decode {
+            path: self.path.clone(),
+            reason,
+        };
+        let chunk = self
+            .decoder
+            .read_chunk(self.next_strip)
+            .map_err(|e| ImageError::from_tiff(&self.path, e))?;
+        let (len, strip) = match (chunk, self.depth) {
+            (DecodingResult::U8(v), Depth::U8) => (v.len(), Strip::U8(v)),
+            (DecodingResult::U16(v), Depth::U16) => (v.len(), Strip::U16(v)),
+            _ => {
+                return Err(decode_err(format!(
+                    "strip {} does not hold {:?} samples",
+                    self.next_strip, self.depth
+                )));
+            }
+        };
+        let samples = self.width * self.layout.channels();
+        let rows = len / samples;
+        if rows == 0 || len % samples != 0 {
+            return Err(decode_err(format!(
+                "strip {} holds {len} samples, not whole rows of {samples}",
+                self.next_strip
+            )));
+        }
+        // A last strip may be padded past the image's height.
+        self.strip_rows = rows.min(self.height - self.rows_read);
+        self.strip_used = 0;
+        self.strip = strip;
+        self.next_strip += 1;
+        Ok(())
+    }
+}
+
+/// The layout and depth of a TIFF that [`TiffRows`] streams, or `None`.
+fn stream_shape<R: Read + Seek>(decoder: &mut Decoder<R>) -> Option<(Layout, Depth)> {
+    if decoder.get_chunk_type() != ChunkType::Strip {
+        return None;
+    }
+    let chunky = decoder
+        .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
+        .ok()?
+        .is_none_or(|c| c == PlanarConfiguration::Chunky.to_u16());
+    let unsigned = decoder
+        .find_tag_unsigned_vec::<u16>(Tag::SampleFormat)
+        .ok()?
+        .is_none_or(|f| f.iter().all(|&f| f == SampleFormat::Uint.to_u16()));
+    // The orientation as `image`'s TIFF decoder reads it, which the whole-image path applies.
+    let orientation = decoder
+        .find_tag(Tag::Orientation)
+        .ok()?
+        .and_then(|v| Orientation::from_exif(u8::try_from(v.into_u16().ok()?).unwrap_or(u8::MAX)))
+        .unwrap_or(Orientation::NoTransforms);
+    if !chunky || !unsigned || orientation != Orientation::NoTransforms {
+        return None;
+    }
+    let photometric = PhotometricInterpretation::from_u16(
+        decoder
+            .find_tag_unsigned(Tag::PhotometricInterpretation)
+            .ok()??,
+    )?;
+    let samples = decoder
+        .find_tag_unsigned::<u16>(Tag::SamplesPerPixel)
+        .ok()?
+        .unwrap_or(1);
+    let alpha = decoder
+        .find_tag_unsigned_vec::<u16>(Tag::ExtraSamples)
+        .ok()?
+        .and_then(|extra| extra.first().copied())
+        .and_then(ExtraSamples::from_u16)
+        .is_some_and(|extra| extra != ExtraSamples::Unspecified);
+    use PhotometricInterpretation::{BlackIsZero, RGB};
+    let (layout, bits) = match (decoder.colortype().ok()?, photometric, samples) {
+        (ColorType::Gray(bits), BlackIsZero, 1) => (Layout::Gray, bits),
+        // The `tiff` crate reports gray with an extra sample as two bands.
+        (
+            ColorType::Multiband {
+                bit_depth,
+                num_samples: 2,
+            },
+            BlackIsZero,
+            2,
+        ) if alpha => (Layout::GrayAlpha, bit_depth),
+        (ColorType::RGB(bits), RGB, 3) => (Layout::Rgb, bits),
+        (ColorType::RGBA(bits), RGB, 4) => (Layout::Rgba, bits),
+        _ => return None,
+    };
+    match bits {
+        8 => Some((layout, Depth::U8)),
+        16 => Some((layout, Depth::U16)),
+        _ => None,
+    }
+}
+
+/// Rows per strip are chosen so that a strip holds about this many bytes: little for a reader to
+/// hold, few enough strips that the offset tables stay short.
+const STRIP_BYTES: u64 = 1 << 20;
+
+/// A whole image as a TIFF file: the same bytes as its [`header`] followed by streamed rows.
+pub(crate) fn encode(image: &Image, metadata: &Metadata) -> std::result::Result<Vec<u8>, String> {
+    let mut out = header(
+        image.width(),
+        image.height(),
+        image.layout(),
+        image.depth(),
+        metadata.icc_profile.as_deref(),
+    )?;
+    out.extend(io::sample_bytes(image, u16::to_le_bytes));
+    Ok(out)
+}
+
+/// Everything of an uncompressed little-endian strip TIFF that comes before its pixels: header,
+/// the one directory, and tag values (the ICC profile among them). The pixels follow as the
+/// image's rows of samples in little-endian order, so a writer can stream them. The file is a
+/// BigTIFF only when it would pass the 4 GiB that classic TIFF offsets reach.
+pub(crate) fn header(
+    width: usize,
+    height: usize,
+    layout: Layout,
+    depth: Depth,
+    icc_profile: Option<&[u8]>,
+) -> std::result::Result<Vec<u8>, String> {
+    let too_large = || format!("{width}x{height} is too large for TIFF");
+    if width == 0 || height == 0 {
+        return Err(format!("{width}x{height} image has no pixels"));
+    }
+    let w = u32::try_from(width).map_err(|_| too_large())?;
+    let h = u32::try_from(height).map_err(|_| too_large())?;
+    let shape = Shape {
+        width: w,
+        height: h,
+        layout,
+        depth,
+    };
+    let data_len = shape
+        .row_bytes()
+        .checked_mul(u64::from(h))
+        .ok_or_else(too_large)?;
+    match directory(false, shape, icc_profile) {
+        Some(classic)
+            if (classic.len() as u64)
+                .checked_add(data_len)
+                .is_some_and(|end| end <= u64::from(u32::MAX)) =>
+        {
+            Ok(classic)
+        }
+        _ => directory(true, shape, icc_profile).ok_or_else(too_large),
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Shape {
+    width: u32,
+    height: u32,
+    layout: Layout,
+    depth: Depth,
+}
+
+impl Shape {
+    fn bits(self) -> u16 {
+        match self.depth {
+            Depth::U8 => 8,
+            Depth::U16 => 16,
+        }
+    }
+
+    fn row_bytes(self) -> u64 {
+        u64::from(self.width) * self.layout.channels() as u64 * u64::from(self.bits() / 8)
+    }
+}
+
+/// The header and directory of a classic TIFF or (`big`) a BigTIFF, or `None` when a classic
+/// TIFF cannot address it.
+fn directory(big: bool, shape: Shape, icc_profile: Option<&[u8]>) -> Option<Vec<u8>> {
+    let height = u64::from(shape.height);
+    let row_bytes = shape.row_bytes();
+    let rows_per_strip = (STRIP_BYTES / row_bytes.max(1)).min(height).max(1);
+    let strip_lens: Vec<u64> = (0..height.div_ceil(rows_per_strip))
+        .map(|i| (height - i * rows_per_strip).min(rows_per_strip) * row_bytes)
+        .collect();
+    let channels = shape.layout.channels();
+    let photometric = if shape.layout.is_gray() {
+        PhotometricInterpretation::BlackIsZero
+    } else {
+        PhotometricInterpretation::RGB
+    };
+    // The pixels start where the directory ends, which depends only on the entries' sizes.
+    let entries = |data_start: u64| -> Option<Vec<Entry>> {
+        let mut offsets = Vec::with_capacity(strip_lens.len());
+        let mut next = data_start;
+        for &len in &strip_lens {
+            offsets.push(next);
+            next = next.checked_add(len)?;
+        }
+        let mut entries = vec![
+            Entry::long(Tag::ImageWidth, shape.width),
+            Entry::long(Tag::ImageLength, shape.height),
+            Entry::shorts(Tag::BitsPerSample, &vec![shape.bits(); channels]),
+            Entry::shorts(Tag::Compression, &[CompressionMethod::None.to_u16()]),
+            Entry::shorts(Tag::PhotometricInterpretation, &[photometric.to_u16()]),
+            Entry::offsets(Tag::StripOffsets, &offsets, big)?,
+            Entry::shorts(Tag::SamplesPerPixel, &[u16::try_from(channels).ok()?]),
+            Entry::long(Tag::RowsPerStrip, u32::try_from(rows_per_strip).ok()?),
+            Entry::offsets(Tag::StripByteCounts, &strip_lens, big)?,
+            Entry::rational(Tag::XResolution, 1, 1),
+            Entry::rational(Tag::YResolution, 1, 1),
+            Entry::shorts(
+                Tag::PlanarConfiguration,
+                &[PlanarConfiguration::Chunky.to_u16()],
+            ),
+            Entry::shorts(Tag::ResolutionUnit, &[ResolutionUnit::None.to_u16()]),
+        ];
+        if shape.layout.has_alpha() {
+            let alpha = ExtraSamples::UnassociatedAlpha.to_u16();
+            entries.push(Entry::shorts(Tag::ExtraSamples, &[alpha]));
+        }
+        let uint = SampleFormat::Uint.to_u16();
+        entries.push(Entry::shorts(Tag::SampleFormat, &vec![uint; channels]));
+        if let Some(icc) = icc_profile.filter(|p| !p.is_empty()) {
+            entries.push(Entry {
+                tag: Tag::IccProfile,
+                kind: Type::UNDEFINED,
+                count: icc.len() as u64,
+                bytes: icc.to_vec(),
+            });
+        }
+        Some(entries)
+    };
+    let len = serialize(big, &entries(0)?)?.len() as u64;
+    serialize(big, &entries(len)?)
+}
+
+/// One directory entry, its value as little-endian bytes.
+struct Entry {
+    tag: Tag,
+    kind: Type,
+    count: u64,
+    bytes: Vec<u8>,
+}
+
+impl Entry {
+    fn shorts(tag: Tag, values: &[u16]) -> Self {
+        Self {
+            tag,
+            kind: Type::SHORT,
+            count: values.len() as u64,
+            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        }
+    }
+
+    fn long(tag: Tag, value: u32) -> Self {
+        Self {
+            tag,
+            kind: Type::LONG,
+            count: 1,
+            bytes: value.to_le_bytes().to_vec(),
+        }
+    }
+
+    fn rational(tag: Tag, numerator: u32, denominator: u32) -> Self {
+        let mut bytes = numerator.to_le_bytes().to_vec();
+        bytes.extend(denominator.to_le_bytes());
+        Self {
+            tag,
+            kind: Type::RATIONAL,
+            count: 1,
+            bytes,
+        }
+    }
+
+    /// File offsets or byte counts: 64-bit in a BigTIFF, else 32-bit (`None` if one overflows).
+    fn offsets(tag: Tag, values: &[u64], big: bool) -> Option<Self> {
+        let (kind, bytes) = if big {
+            (
+                Type::LONG8,
+                values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
+        } else {
+            let mut bytes = Vec::with_capacity(values.len() * 4);
+            for &v in values {
+                bytes.extend(u32::try_from(v).ok()?.to_le_bytes());
+            }
+            (Type::LONG, bytes)
+        };
+        Some(Self {
+            tag,
+            kind,
+            count: values.len() as u64,
+            bytes,
+        })
+    }
+}
+
+/// Header, directory (entries in ascending tag order) and the values too long to sit in their
+/// entries, each at an even offset; `None` when a classic TIFF cannot hold an offset or count.
+fn serialize(big: bool, entries: &[Entry]) -> Option<Vec<u8>> {
+    // A classic TIFF has 32-bit counts and offsets and 4-byte inline values; a BigTIFF 64 and 8.
+    let word = |out: &mut Vec<u8>, value: u64| -> Option<()> {
+        if big {
+            out.extend(value.to_le_bytes());
+        } else {
+            out.extend(u32::try_from(value).ok()?.to_le_bytes());
+        }
+        Some(())
+    };
+    let inline = if big { 8 } else { 4 };
+    let mut out = b"II".to_vec();
+    if big {
+        out.extend(43u16.to_le_bytes());
+        out.extend(8u16.to_le_bytes()); // offset size
+        out.extend(0u16.to_le_bytes());
+    } else {
+        out.extend(42u16.to_le_bytes());
+    }
+    let directory_start = out.len() + inline;
+    word(&mut out, directory_start as u64)?;
+    let directory_len = if big {
+        8 + 20 * entries.len() + 8
+    } else {
+        2 + 12 * entries.len() + 4
+    };
+    let values_start = directory_start + directory_len;
+    let mut values = Vec::new();
+    if big {
+        out.extend((entries.len() as u64).to_le_bytes());
+    } else {
+        out.extend(u16::try_from(entries.len()).ok()?.to_le_bytes());
+    }
+    for entry in entries {
+        out.extend(entry.tag.to_u16().to_le_bytes());
+        out.extend(entry.kind.to_u16().to_le_bytes());
+        word(&mut out, entry.count)?;
+        if entry.bytes.len() <= inline {
+            let mut field = entry.bytes.clone();
+            field.resize(inline, 0);
+            out.extend(field);
+        } else {
+            word(&mut out, (values_start + values.len()) as u64)?;
+            values.extend(&entry.bytes);
+            if values.len() % 2 == 1 {
+                values.push(0);
+            }
+        }
+    }
+    word(&mut out, 0)?; // no next directory
+    out.extend(values);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bigtiff_layout_reads_back() {
+        let (w, h) = (5, 3);
+        let data: Vec<f32> = (0..w * h * 4).map(|i| (i * 2053 % 65536) as f32).collect();
+        let img = Image::new(w, h, Layout::Rgba, Depth::U16, data.clone()).unwrap();
+        let icc = b"profile".as_slice();
+        let shape = Shape {
+            width: w as u32,
+            height: h as u32,
+            layout: img.layout(),
+            depth: img.depth(),
+        };
+        let mut bytes = directory(true, shape, Some(icc)).unwrap();
+        assert_eq!(&bytes[..4], b"II+\0");
+        bytes.extend(io::sample_bytes(&img, u16::to_le_bytes));
+        let back = io::decode(&bytes, Path::new("big.tif"), ReadOptions::default()).unwrap();
+        assert_eq!(back.image, img);
+        assert_eq!(back.metadata.icc_profile.as_deref(), Some(icc));
+        // `image` (through the same `tiff` decoder, but its own reading of the tags) agrees,
+        // once told the format: it does not recognise BigTIFF by its signature.
+        let theirs = image::load_from_memory_with_format(&bytes, image::ImageFormat::Tiff)
+            .unwrap()
+            .into_rgba16();
+        let theirs: Vec<f32> = theirs.into_raw().into_iter().map(f32::from).collect();
+        assert_eq!(theirs, data);
+    }
+
+    #[test]
+    fn truncated_tiffs_are_errors_naming_the_file() {
+        let data = (0..64 * 32 * 3).map(|i| (i % 251) as f32).collect();
+        let img = Image::new(64, 32, Layout::Rgb, Depth::U8, data).unwrap();
+        let bytes = encode(&img, &Metadata::default()).unwrap();
+        let cut = &bytes[..bytes.len() - 100];
+        let name = Path::new("cut.tif");
+        let err = io::decode(cut, name, ReadOptions::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("cut.tif: "), "{msg}");
+        assert!(!msg.contains('\n'));
+        // The header is whole, so streaming starts, and fails at the strip cut short.
+        let mut rows = TiffRows::open(std::io::Cursor::new(cut), name, ReadOptions::default())
+            .unwrap()
+            .unwrap();
+        let err = rows.read_rows(1).unwrap_err().to_string();
+        assert!(err.starts_with("cut.tif: "), "{err}");
+    }
+
+    #[test]
+    fn classic_unless_past_4_gib() {
+        let small = header(100, 100, Layout::Rgb, Depth::U8, None).unwrap();
+        assert_eq!(&small[..4], b"II*\0");
+        // 40000 x 40000 RGB is 4.8 GB of pixels: only a BigTIFF can address it.
+        let huge = header(40_000, 40_000, Layout::Rgb, Depth::U8, None).unwrap();
+        assert_eq!(&huge[..4], b"II+\0");
+        assert!(header(0, 5, Layout::Rgb, Depth::U8, None).is_err());
+    }
+}
