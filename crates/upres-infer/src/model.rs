@@ -2,7 +2,7 @@
 //! handled here, so every architecture sees what it was trained on, RGB or luma in [0, 1].
 
 use burn::tensor::{Device, Tensor, TensorData};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use upres_image::color::{image_from_ycbcr, image_to_ycbcr};
 use upres_image::resize::Filter;
 use upres_image::{Image, Interpolation, Layout, UpscaleError, Upscaler};
@@ -183,21 +183,24 @@ impl Upscaler for ModelUpscaler {
 
 /// The weights a path names: an upres weights file, or a training run's folder (its
 /// `best.safetensors`).
+pub fn weights_file(path: &Path) -> Result<PathBuf, UpscaleError> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    let best = path.join("best.safetensors");
+    if !best.is_file() {
+        return Err(format!(
+            "{} is a folder without best.safetensors: not a training run",
+            path.display()
+        )
+        .into());
+    }
+    Ok(best)
+}
+
+/// The model at a path (see [`weights_file`]), built and loaded.
 pub fn load_model(path: &Path, device: &Device) -> Result<SrModel, UpscaleError> {
-    let file = if path.is_dir() {
-        let best = path.join("best.safetensors");
-        if !best.is_file() {
-            return Err(format!(
-                "{} is a folder without best.safetensors: not a training run",
-                path.display()
-            )
-            .into());
-        }
-        best
-    } else {
-        path.to_path_buf()
-    };
-    Ok(upres_models::load(&file, device)?)
+    Ok(upres_models::load(&weights_file(path)?, device)?)
 }
 
 /// The method `--model NAME` stands for: an interpolation (`bicubic`, `bilinear`,

