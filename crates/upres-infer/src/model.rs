@@ -159,9 +159,10 @@ impl Upscaler for ModelUpscaler {
         match alpha {
             None => Ok(color),
             Some(alpha) => {
+                let bicubic = Interpolation(Filter::Bicubic).upscale(&alpha, scale)?;
                 let alpha = match self.alpha {
-                    AlphaMode::Model => self.run_gray(&alpha)?,
-                    AlphaMode::Bicubic => Interpolation(Filter::Bicubic).upscale(&alpha, scale)?,
+                    AlphaMode::Model => keep_uniform(self.run_gray(&alpha)?, &bicubic),
+                    AlphaMode::Bicubic => bicubic,
                 };
                 Ok(color.with_alpha(&alpha)?)
             }
@@ -179,6 +180,19 @@ impl Upscaler for ModelUpscaler {
             (InputKind::Upsampled, _) => network.div_ceil(self.model.scale()) + BICUBIC,
         })
     }
+}
+
+/// The network's alpha, except where bicubic interpolation says the neighbourhood is fully
+/// transparent or fully opaque: there the exact value stays, so a network's ringing at an edge
+/// (or at the zero-padded border) does not make transparent areas faintly opaque.
+fn keep_uniform(mut model: Image, bicubic: &Image) -> Image {
+    let max = bicubic.depth().max_value();
+    for (m, &b) in model.data_mut().iter_mut().zip(bicubic.data()) {
+        if b == 0.0 || b == max {
+            *m = b;
+        }
+    }
+    model
 }
 
 /// The weights a path names: an upres weights file, or a training run's folder (its

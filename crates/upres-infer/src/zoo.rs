@@ -30,6 +30,11 @@ macro_rules! zoo_file {
 /// Every built-in model, best first at each scale (the first one at a scale is its default).
 pub const ZOO: &[ZooModel] = &[
     ZooModel {
+        name: "fsrcnn-x2",
+        scale: 2,
+        bytes: zoo_file!("fsrcnn-x2.upres"),
+    },
+    ZooModel {
         name: "fsrcnn-x3",
         scale: 3,
         bytes: zoo_file!("fsrcnn-x3.upres"),
@@ -38,6 +43,11 @@ pub const ZOO: &[ZooModel] = &[
         name: "espcn-x3",
         scale: 3,
         bytes: zoo_file!("espcn-x3.upres"),
+    },
+    ZooModel {
+        name: "fsrcnn-x4",
+        scale: 4,
+        bytes: zoo_file!("fsrcnn-x4.upres"),
     },
 ];
 
@@ -82,7 +92,7 @@ mod tests {
             assert_eq!(model.scale(), entry.scale, "{}", entry.name);
             assert!(entry.metadata().unwrap().contains_key("upres.recipe"));
         }
-        assert_eq!(default_for(3).unwrap().name, ZOO[0].name);
+        assert_eq!(default_for(3).unwrap().name, "fsrcnn-x3");
         assert!(find("no-such-model").is_none());
     }
 }

@@ -33,8 +33,19 @@ fn icc_profile() -> Vec<u8> {
     moxcms::ColorProfile::new_display_p3().encode().unwrap()
 }
 
+/// Bicubic, which reproduces flat areas exactly, so output values can be checked to the unit.
 fn upscale(input: &Path, output: &Path) {
-    upres_ok(&["upscale", "-i", arg(input), "-o", arg(output), "-s", "2"]);
+    upres_ok(&[
+        "upscale",
+        "-i",
+        arg(input),
+        "-o",
+        arg(output),
+        "-s",
+        "2",
+        "-m",
+        "bicubic",
+    ]);
 }
 
 #[test]
