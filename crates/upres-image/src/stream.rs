@@ -661,26 +661,26 @@ impl RowSink for FileSink {
                 layout,
                 depth,
                 ..
-            } => {
-                check_rows(rows, *width, *layout, "PNG")?;
-                let bytes = io::sample_bytes(&rows.to_depth(*depth), u16::to_be_bytes);
-                writer
-                    .write_all(&bytes)
-                    .map_err(|e| ImageError::io(&self.path, e))
-            }
+            } => append_rows(
+                writer,
+                &self.path,
+                rows,
+                (*width, *layout, *depth),
+                Format::Png,
+            ),
             FileSinkInner::Tiff {
                 writer,
                 width,
                 layout,
                 depth,
                 ..
-            } => {
-                check_rows(rows, *width, *layout, "TIFF")?;
-                let bytes = io::sample_bytes(&rows.to_depth(*depth), u16::to_le_bytes);
-                writer
-                    .write_all(&bytes)
-                    .map_err(|e| ImageError::io(&self.path, e))
-            }
+            } => append_rows(
+                writer,
+                &self.path,
+                rows,
+                (*width, *layout, *depth),
+                Format::Tiff,
+            ),
         }?;
         // Only rows that went out count, so that refused rows leave `finish` short.
         self.written_rows += rows.height();
@@ -688,16 +688,31 @@ impl RowSink for FileSink {
     }
 }
 
-/// Refuses rows that do not fit a streamed file: its bytes would silently be misread.
-fn check_rows(rows: &Image, width: usize, layout: Layout, format: &str) -> Result<()> {
-    if (rows.width(), rows.layout()) == (width, layout) {
-        return Ok(());
+/// Appends rows to a streamed PNG (big-endian samples) or TIFF (little-endian) of
+/// `(width, layout, depth)`, refusing rows that do not fit: their bytes would be misread.
+fn append_rows(
+    writer: &mut impl Write,
+    path: &Path,
+    rows: &Image,
+    (width, layout, depth): (usize, Layout, Depth),
+    format: Format,
+) -> Result<()> {
+    if (rows.width(), rows.layout()) != (width, layout) {
+        return Err(ImageError::InvalidArgument(format!(
+            "rows of {} {:?} pixels written to a {width} {layout:?} {}",
+            rows.width(),
+            rows.layout(),
+            format.extension()
+        )));
     }
-    Err(ImageError::InvalidArgument(format!(
-        "rows of {} {:?} pixels written to a {width} {layout:?} {format}",
-        rows.width(),
-        rows.layout()
-    )))
+    let to_bytes = match format {
+        Format::Png => u16::to_be_bytes,
+        _ => u16::to_le_bytes,
+    };
+    let bytes = io::sample_bytes(&rows.to_depth(depth), to_bytes);
+    writer
+        .write_all(&bytes)
+        .map_err(|e| ImageError::io(path, e))
 }
 
 fn too_large(path: &Path) -> ImageError {
