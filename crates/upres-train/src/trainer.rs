@@ -1,6 +1,7 @@
 //! The training loop: batches in, optimizer steps, periodic validation under the papers'
 //! protocol, best and last checkpoints, logs, and exact resume.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -262,10 +263,10 @@ fn validate(model: &SrModel, sets: &[Dataset]) -> Result<Vec<DatasetScores>, Tra
 }
 
 /// The RGB batch in the channels a model works on.
-fn in_color(rgb: &Batch, color: ColorSpace) -> Batch {
+fn in_color(rgb: &Batch, color: ColorSpace) -> Cow<'_, Batch> {
     match color {
-        ColorSpace::Rgb => rgb.clone(),
-        ColorSpace::Luma => rgb.to_luma(),
+        ColorSpace::Rgb => Cow::Borrowed(rgb),
+        ColorSpace::Luma => Cow::Owned(rgb.to_luma()),
     }
 }
 
