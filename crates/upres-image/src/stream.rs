@@ -626,17 +626,9 @@ pub struct FileSink {
 }
 
 enum FileSinkInner {
-    Png {
-        writer: Box<png::StreamWriter<'static, BufWriter<File>>>,
-        /// Deletes the temporary file if the sink is dropped unfinished.
-        temp: TempPath,
-        width: usize,
-        layout: Layout,
-        depth: Depth,
-    },
-    /// The directory was written first; rows are appended as the file's pixels.
-    Tiff {
-        writer: BufWriter<File>,
+    /// Rows appended to a temporary file as they arrive.
+    Streamed {
+        writer: StreamedWriter,
         /// Deletes the temporary file if the sink is dropped unfinished.
         temp: TempPath,
         width: usize,
@@ -651,36 +643,24 @@ enum FileSinkInner {
     },
 }
 
+/// The encoder a streamed file's rows go through.
+enum StreamedWriter {
+    Png(Box<png::StreamWriter<'static, BufWriter<File>>>),
+    /// The directory was written first; rows are appended as the file's pixels.
+    Tiff(BufWriter<File>),
+}
+
 impl RowSink for FileSink {
     fn write_rows(&mut self, rows: &Image) -> Result<()> {
         match &mut self.inner {
             FileSinkInner::Memory { collector, .. } => collector.write_rows(rows),
-            FileSinkInner::Png {
+            FileSinkInner::Streamed {
                 writer,
                 width,
                 layout,
                 depth,
                 ..
-            } => append_rows(
-                writer,
-                &self.path,
-                rows,
-                (*width, *layout, *depth),
-                Format::Png,
-            ),
-            FileSinkInner::Tiff {
-                writer,
-                width,
-                layout,
-                depth,
-                ..
-            } => append_rows(
-                writer,
-                &self.path,
-                rows,
-                (*width, *layout, *depth),
-                Format::Tiff,
-            ),
+            } => append_rows(writer, &self.path, rows, (*width, *layout, *depth)),
         }?;
         // Only rows that went out count, so that refused rows leave `finish` short.
         self.written_rows += rows.height();
@@ -691,12 +671,15 @@ impl RowSink for FileSink {
 /// Appends rows to a streamed PNG (big-endian samples) or TIFF (little-endian) of
 /// `(width, layout, depth)`, refusing rows that do not fit: their bytes would be misread.
 fn append_rows(
-    writer: &mut impl Write,
+    writer: &mut StreamedWriter,
     path: &Path,
     rows: &Image,
     (width, layout, depth): (usize, Layout, Depth),
-    format: Format,
 ) -> Result<()> {
+    let format = match writer {
+        StreamedWriter::Png(_) => Format::Png,
+        StreamedWriter::Tiff(_) => Format::Tiff,
+    };
     if (rows.width(), rows.layout()) != (width, layout) {
         return Err(ImageError::InvalidArgument(format!(
             "rows of {} {:?} pixels written to a {width} {layout:?} {}",
@@ -705,14 +688,12 @@ fn append_rows(
             format.extension()
         )));
     }
-    let to_bytes = match format {
-        Format::Png => u16::to_be_bytes,
-        _ => u16::to_le_bytes,
+    let rows = rows.to_depth(depth);
+    let written = match writer {
+        StreamedWriter::Png(w) => w.write_all(&io::sample_bytes(&rows, u16::to_be_bytes)),
+        StreamedWriter::Tiff(w) => w.write_all(&io::sample_bytes(&rows, u16::to_le_bytes)),
     };
-    let bytes = io::sample_bytes(&rows.to_depth(depth), to_bytes);
-    writer
-        .write_all(&bytes)
-        .map_err(|e| ImageError::io(path, e))
+    written.map_err(|e| ImageError::io(path, e))
 }
 
 fn too_large(path: &Path) -> ImageError {
@@ -787,8 +768,8 @@ impl FileSink {
         let encoder = png::Encoder::with_info(BufWriter::new(file), info).map_err(enc_err)?;
         let writer = encoder.write_header().map_err(enc_err)?;
         let writer = writer.into_stream_writer().map_err(enc_err)?;
-        Ok(FileSinkInner::Png {
-            writer: Box::new(writer),
+        Ok(FileSinkInner::Streamed {
+            writer: StreamedWriter::Png(Box::new(writer)),
             temp,
             width: shape.width,
             layout: shape.layout,
@@ -813,8 +794,8 @@ impl FileSink {
         writer
             .write_all(&header)
             .map_err(|e| ImageError::io(path, e))?;
-        Ok(FileSinkInner::Tiff {
-            writer,
+        Ok(FileSinkInner::Streamed {
+            writer: StreamedWriter::Tiff(writer),
             temp,
             width: shape.width,
             layout: shape.layout,
@@ -838,18 +819,21 @@ impl FileSink {
             overwrite: self.overwrite,
         };
         match self.inner {
-            FileSinkInner::Png { writer, temp, .. } => {
-                writer.finish().map_err(|e| ImageError::Encode {
-                    path: self.path.clone(),
-                    reason: e.to_string(),
-                })?;
-                io::persist(temp, &self.path, self.overwrite)
-            }
-            FileSinkInner::Tiff { writer, temp, .. } => {
-                let io_err = |e| ImageError::io(&self.path, e);
-                let file = writer.into_inner().map_err(|e| io_err(e.into_error()))?;
-                file.sync_all().map_err(io_err)?;
-                drop(file); // closed before it is renamed into place
+            FileSinkInner::Streamed { writer, temp, .. } => {
+                match writer {
+                    StreamedWriter::Png(writer) => {
+                        writer.finish().map_err(|e| ImageError::Encode {
+                            path: self.path.clone(),
+                            reason: e.to_string(),
+                        })?
+                    }
+                    StreamedWriter::Tiff(writer) => {
+                        let io_err = |e| ImageError::io(&self.path, e);
+                        let file = writer.into_inner().map_err(|e| io_err(e.into_error()))?;
+                        file.sync_all().map_err(io_err)?;
+                        // Closed here, before it is renamed into place.
+                    }
+                }
                 io::persist(temp, &self.path, self.overwrite)
             }
             FileSinkInner::Memory {
