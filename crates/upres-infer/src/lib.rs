@@ -2,7 +2,9 @@
 //! streaming so memory stays bounded on huge inputs, and the x8 self-ensemble.
 
 pub mod batch;
+pub mod bench;
 pub mod ensemble;
+pub mod fast;
 pub mod model;
 pub mod pipeline;
 pub mod tiling;

@@ -8,7 +8,9 @@ use upres_image::resize::Filter;
 use upres_image::{Image, Interpolation, Layout, UpscaleError, Upscaler};
 use upres_models::{ColorSpace, InputKind, SrModel};
 
+use crate::fast::FastOps;
 use crate::zoo;
+use upres_kernels::FeatureMap;
 
 /// How the alpha channel of an RGBA or gray+alpha image is upscaled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,15 +26,28 @@ pub struct ModelUpscaler {
     model: SrModel,
     device: Device,
     alpha: AlphaMode,
+    /// The fast CPU engine, used instead of burn when the model lives on the CPU.
+    fast: Option<FastOps>,
 }
 
 impl ModelUpscaler {
+    /// An upscaler running `model` on its device: on the CPU (`Device::flex()`) through the
+    /// fast engine of [`crate::fast`], elsewhere through burn.
     pub fn new(model: SrModel, device: Device, alpha: AlphaMode) -> Self {
+        let fast = (device == Device::flex()).then(FastOps::new);
         Self {
             model,
             device,
             alpha,
+            fast,
         }
+    }
+
+    /// Runs the network through burn even on the CPU (the reference the fast engine is
+    /// checked and measured against).
+    pub fn with_burn_engine(mut self) -> Self {
+        self.fast = None;
+        self
     }
 
     pub fn model(&self) -> &SrModel {
@@ -95,6 +110,18 @@ impl ModelUpscaler {
     fn forward_image(&self, input: &Image) -> Result<Image, UpscaleError> {
         let (w, h, c) = (input.width(), input.height(), input.channels());
         let max = input.depth().max_value();
+        if let Some(fast) = &self.fast {
+            let x = FeatureMap::from_interleaved(1, h, w, c, input.data(), 1.0 / max, 1);
+            let y = self.model.run(fast, x.dims(), x)?;
+            let (oh, ow) = (y.height(), y.width());
+            return Ok(Image::new(
+                ow,
+                oh,
+                input.layout(),
+                input.depth(),
+                y.to_interleaved(max),
+            )?);
+        }
         // Interleaved HWC to planar CHW, in [0, 1].
         let mut planar = vec![0.0f32; c * w * h];
         for (p, px) in input.data().chunks_exact(c).enumerate() {

@@ -13,12 +13,14 @@
 
 pub mod arch;
 pub mod error;
+pub mod ops;
 mod receptive;
 pub mod registry;
 pub mod weights;
 
 pub use arch::SrNetwork;
 pub use error::{ModelError, WeightsError};
+pub use ops::{Activation, BurnOps, CostOps, SrOps, Upsample};
 pub use registry::{
     ColorSpace, InputKind, ModelEntry, ModelSpec, SrModel, build, entries, load, load_from, spec,
     specs,

@@ -13,6 +13,7 @@ use crate::arch::{
     SrResNetConfig, SrVggConfig, SrcnnConfig, trainable_params,
 };
 use crate::error::{ModelError, WeightsError};
+use crate::ops::{BurnOps, SrOps};
 use crate::weights::{self, Source};
 
 /// What a model takes as input.
@@ -264,7 +265,18 @@ impl SrModel {
     /// Runs the model on an NCHW batch in [0, 1], RGB or luma (see [`SrModel::color`] and
     /// [`SrModel::input`]); the output is unclamped.
     pub fn forward(&self, x: Tensor<4>) -> Result<Tensor<4>, ModelError> {
-        let [_, channels, h, w] = x.dims();
+        self.run(&BurnOps, x.dims(), x)
+    }
+
+    /// [`SrModel::forward`] with any implementation of the operations; `dims` is `x`'s
+    /// `[N, C, H, W]`, checked against what the model takes.
+    pub fn run<O: SrOps>(
+        &self,
+        ops: &O,
+        dims: [usize; 4],
+        x: O::Tensor,
+    ) -> Result<O::Tensor, ModelError> {
+        let [_, channels, h, w] = dims;
         let invalid = |reason: String| ModelError::InvalidInput {
             model: self.spec.name,
             reason,
@@ -282,7 +294,7 @@ impl SrModel {
                 "input of {w}x{h} pixels: sides must be positive multiples of {m}"
             )));
         }
-        Ok(self.network.forward(x))
+        Ok(self.network.run(ops, x))
     }
 
     /// Loads a PyTorch checkpoint with the reference implementation's key names.

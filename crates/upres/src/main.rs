@@ -37,6 +37,8 @@ enum Command {
     Train(commands::train::Args),
     /// Time training steps on random data (compare with tools/bench_train_step.py).
     BenchTrain(commands::bench_train::Args),
+    /// Time a model's forward pass on the CPU (compare with tools/bench_infer.py).
+    BenchInfer(commands::bench_infer::Args),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::import::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::BenchTrain(args) => commands::bench_train::run(args),
+        Command::BenchInfer(args) => commands::bench_infer::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

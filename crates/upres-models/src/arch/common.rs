@@ -9,17 +9,16 @@
 //!   `conv(feats -> 4 * feats)` + `PixelShuffle(2)` for powers of two, one stage of
 //!   `conv(feats -> 9 * feats)` + `PixelShuffle(3)` for scale 3 (EDSR-PyTorch `Upsampler`).
 //! - [`MeanShift`]: subtracting / adding the DIV2K RGB mean (EDSR, RCAN).
-//! - [`upsample_bilinear`], [`upsample_nearest`]: `F.interpolate` by an integer factor.
+//!
+//! Forward passes are written once against [`SrOps`] (`run`), see [`crate::ops`].
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{PRelu, PReluConfig, PaddingConfig2d, PixelShuffle, PixelShuffleConfig};
-use burn::tensor::activation::relu;
-use burn::tensor::module::interpolate;
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 
 use crate::error::ModelError;
+use crate::ops::{Activation, SrOps};
 use crate::weights::FixedTensor;
 
 /// DIV2K RGB mean used by EDSR-PyTorch's `MeanShift` (standard deviation 1).
@@ -55,9 +54,15 @@ impl ResBlock {
     }
 
     /// Applies the block.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let res = self.conv2.forward(relu(self.conv1.forward(x.clone())));
-        x + res.mul_scalar(self.res_scale)
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        let h = ops.activation(Activation::Relu, ops.conv2d(&self.conv1, x.clone()));
+        let res = ops.conv2d(&self.conv2, h);
+        let res = if self.res_scale == 1.0 {
+            res
+        } else {
+            ops.mul_scalar(res, self.res_scale)
+        };
+        ops.add(x, res)
     }
 }
 
@@ -82,8 +87,8 @@ impl ConvPRelu {
     }
 
     /// Applies the convolution and the activation.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.act.forward(self.conv.forward(x))
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        ops.activation(Activation::PRelu(&self.act), ops.conv2d(&self.conv, x))
     }
 }
 
@@ -131,24 +136,29 @@ impl Upsampler {
         })
     }
 
-    /// Applies every stage; `act(stage, x)` runs after each pixel shuffle.
-    pub fn forward_with(
-        &self,
-        x: Tensor<4>,
-        act: impl Fn(usize, Tensor<4>) -> Tensor<4>,
-    ) -> Tensor<4> {
+    /// Applies every stage; `act(stage)`, if any, runs after each pixel shuffle.
+    pub fn run_with<'a, O: SrOps>(
+        &'a self,
+        ops: &O,
+        x: O::Tensor,
+        act: impl Fn(usize) -> Option<Activation<'a>>,
+    ) -> O::Tensor {
         self.stages
             .iter()
             .zip(&self.shuffles)
             .enumerate()
             .fold(x, |x, (i, (conv, shuffle))| {
-                act(i, shuffle.forward(conv.forward(x)))
+                let x = ops.pixel_shuffle(ops.conv2d(conv, x), shuffle.upscale_factor);
+                match act(i) {
+                    Some(act) => ops.activation(act, x),
+                    None => x,
+                }
             })
     }
 
     /// Applies every stage with no activation.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.forward_with(x, |_, x| x)
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        self.run_with(ops, x, |_| None)
     }
 }
 
@@ -170,13 +180,11 @@ impl MeanShift {
         }
     }
 
-    fn offset(&self, sign: f64, device: &Device) -> Tensor<4> {
-        let values: Vec<f32> = self
-            .mean
+    fn offsets(&self, sign: f64) -> Vec<f64> {
+        self.mean
             .iter()
-            .map(|m| (sign * self.rgb_range * m) as f32)
-            .collect();
-        Tensor::from_data(TensorData::new(values, [1, 3, 1, 1]), device)
+            .map(|m| sign * self.rgb_range * m)
+            .collect()
     }
 
     /// The values EDSR-PyTorch stores for its `sub_mean` / `add_mean` 1x1 convolutions
@@ -198,22 +206,20 @@ impl MeanShift {
     }
 
     /// `x - rgb_range * mean` (the `sub_mean` layer).
-    pub fn sub(&self, x: Tensor<4>) -> Tensor<4> {
-        let offset = self.offset(-1.0, &x.device());
-        x + offset
+    pub fn sub<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        ops.add_per_channel(x, &self.offsets(-1.0))
     }
 
     /// `x + rgb_range * mean` (the `add_mean` layer).
-    pub fn add(&self, x: Tensor<4>) -> Tensor<4> {
-        let offset = self.offset(1.0, &x.device());
-        x + offset
+    pub fn add<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        ops.add_per_channel(x, &self.offsets(1.0))
     }
 }
 
 /// The deep part of an [`EdsrFrame`]: EDSR's residual blocks, RCAN's residual groups.
 pub trait ResidualBody {
     /// Applies the body (without the frame's body convolution and skip).
-    fn forward(&self, x: Tensor<4>) -> Tensor<4>;
+    fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor;
     /// Number of top-level units (blocks or groups): the index of the body convolution in
     /// EDSR-PyTorch's `body` sequential.
     fn units(&self) -> usize;
@@ -259,12 +265,23 @@ impl<B: Module + ResidualBody> EdsrFrame<B> {
     }
 
     /// Upscales `[N, 3, H, W]` (values in [0, 1]) to `[N, 3, H * scale, W * scale]`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
         let range = self.mean.rgb_range;
-        let x = self.head.forward(self.mean.sub(x.mul_scalar(range)));
-        let x = self.body_conv.forward(self.body.forward(x.clone())) + x;
-        let x = self.tail.forward(self.upsampler.forward(x));
-        self.mean.add(x).div_scalar(range)
+        let x = if range == 1.0 {
+            x
+        } else {
+            ops.mul_scalar(x, range)
+        };
+        let x = ops.conv2d(&self.head, self.mean.sub(ops, x));
+        let body = ops.conv2d(&self.body_conv, self.body.run(ops, x.clone()));
+        let x = ops.add(body, x);
+        let x = ops.conv2d(&self.tail, self.upsampler.run(ops, x));
+        let x = self.mean.add(ops, x);
+        if range == 1.0 {
+            x
+        } else {
+            ops.mul_scalar(x, 1.0 / range)
+        }
     }
 
     /// EDSR-PyTorch keys of the frame's parameters: `head` -> `head.0`, `body_conv` ->
@@ -283,32 +300,11 @@ impl<B: Module + ResidualBody> EdsrFrame<B> {
     }
 }
 
-/// Bilinear upsampling by an integer factor, as PyTorch's
-/// `F.interpolate(x, scale_factor=factor, mode='bilinear', align_corners=False)`: half-pixel
-/// centres, source coordinate `(dst + 0.5) / factor - 0.5` clamped at 0, edge replication.
-pub fn upsample_bilinear(x: Tensor<4>, factor: usize) -> Tensor<4> {
-    resize(x, factor, InterpolateMode::Bilinear)
-}
-
-/// Nearest-neighbour upsampling by an integer factor (`F.interpolate(.., mode='nearest')`):
-/// each pixel repeated `factor x factor` times.
-pub fn upsample_nearest(x: Tensor<4>, factor: usize) -> Tensor<4> {
-    resize(x, factor, InterpolateMode::Nearest)
-}
-
-fn resize(x: Tensor<4>, factor: usize, mode: InterpolateMode) -> Tensor<4> {
-    let [_, _, h, w] = x.dims();
-    interpolate(
-        x,
-        InterpolateOptions::new(mode)
-            .with_align_corners(false)
-            .with_output_size([h * factor, w * factor]),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::{BurnOps, Upsample};
+    use burn::tensor::{Tensor, TensorData};
 
     #[test]
     fn upsample_factors_per_scale() {
@@ -332,7 +328,8 @@ mod tests {
             TensorData::new(vec![0.0f32, 1.0, 2.0, 3.0], [1, 1, 2, 2]),
             &device,
         );
-        let y = upsample_bilinear(x, 2)
+        let y = BurnOps
+            .upsample(x, 2, Upsample::Bilinear)
             .into_data()
             .try_into_vec::<f32>()
             .unwrap();
@@ -345,7 +342,8 @@ mod tests {
     fn nearest_repeats_pixels() {
         let device = Device::flex();
         let x = Tensor::<4>::from_data(TensorData::new(vec![1.0f32, 2.0], [1, 1, 1, 2]), &device);
-        let y = upsample_nearest(x, 2)
+        let y = BurnOps
+            .upsample(x, 2, Upsample::Nearest)
             .into_data()
             .try_into_vec::<f32>()
             .unwrap();
@@ -357,7 +355,7 @@ mod tests {
         let device = Device::flex();
         for scale in [2, 3, 4, 8] {
             let up = Upsampler::new("test", 4, scale, &device).unwrap();
-            let y = up.forward(Tensor::zeros([1, 4, 3, 2], &device));
+            let y = up.run(&BurnOps, Tensor::zeros([1, 4, 3, 2], &device));
             assert_eq!(y.dims(), [1, 4, 3 * scale, 2 * scale]);
         }
         assert!(Upsampler::new("test", 4, 5, &device).is_err());

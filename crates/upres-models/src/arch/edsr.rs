@@ -20,10 +20,11 @@
 //! against `rgb_range`.
 
 use burn::config::Config;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 
 use super::common::{EdsrFrame, ResBlock, ResidualBody};
 use crate::error::ModelError;
+use crate::ops::SrOps;
 use crate::weights::{FixedTensor, PytorchKeys};
 
 /// EDSR hyper-parameters (defaults: EDSR-baseline).
@@ -73,8 +74,8 @@ impl EdsrConfig {
 pub type Edsr = EdsrFrame<Vec<ResBlock>>;
 
 impl ResidualBody for Vec<ResBlock> {
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.iter().fold(x, |h, block| block.forward(h))
+    fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        self.iter().fold(x, |h, block| block.run(ops, h))
     }
 
     fn units(&self) -> usize {
@@ -106,7 +107,9 @@ impl PytorchKeys for Edsr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::BurnOps;
     use burn::module::Module;
+    use burn::tensor::Tensor;
 
     #[test]
     fn output_shape_per_scale() {
@@ -117,7 +120,7 @@ mod tests {
                 .with_n_feats(8)
                 .init(&device)
                 .unwrap();
-            let y = model.forward(Tensor::zeros([1, 3, 5, 4], &device));
+            let y = model.run(&BurnOps, Tensor::zeros([1, 3, 5, 4], &device));
             assert_eq!(y.dims(), [1, 3, 5 * scale, 4 * scale]);
         }
         assert!(EdsrConfig::new(5).init(&device).is_err());

@@ -14,11 +14,11 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::{PixelShuffle, PixelShuffleConfig};
-use burn::tensor::activation::tanh;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 
 use super::common::conv;
 use crate::error::ModelError;
+use crate::ops::{Activation, SrOps};
 use crate::weights::PytorchKeys;
 
 /// ESPCN hyper-parameters (paper defaults: 64 and 32 filters).
@@ -72,10 +72,10 @@ pub struct Espcn {
 
 impl Espcn {
     /// Upscales `[N, C, H, W]` to `[N, C, H * scale, W * scale]`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = tanh(self.conv1.forward(x));
-        let x = tanh(self.conv2.forward(x));
-        self.shuffle.forward(self.conv3.forward(x))
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        let x = ops.activation(Activation::Tanh, ops.conv2d(&self.conv1, x));
+        let x = ops.activation(Activation::Tanh, ops.conv2d(&self.conv2, x));
+        ops.pixel_shuffle(ops.conv2d(&self.conv3, x), self.shuffle.upscale_factor)
     }
 }
 
@@ -95,13 +95,15 @@ impl PytorchKeys for Espcn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::BurnOps;
+    use burn::tensor::Tensor;
 
     #[test]
     fn output_shape_per_scale() {
         let device = Device::flex();
         for scale in [2, 3, 4, 8] {
             let model = EspcnConfig::new(scale).init(&device).unwrap();
-            let y = model.forward(Tensor::zeros([1, 3, 5, 4], &device));
+            let y = model.run(&BurnOps, Tensor::zeros([1, 3, 5, 4], &device));
             assert_eq!(y.dims(), [1, 3, 5 * scale, 4 * scale]);
         }
     }

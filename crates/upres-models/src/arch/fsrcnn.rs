@@ -16,10 +16,11 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{ConvTranspose2d, ConvTranspose2dConfig};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 
 use super::common::ConvPRelu;
 use crate::error::ModelError;
+use crate::ops::SrOps;
 use crate::weights::{PytorchKeys, torch_leaf};
 
 /// FSRCNN hyper-parameters (paper defaults: d=56, s=12, m=4).
@@ -84,10 +85,10 @@ pub struct Fsrcnn {
 
 impl Fsrcnn {
     /// Upscales `[N, C, H, W]` to `[N, C, H * scale, W * scale]`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self.shrink.forward(self.feature.forward(x));
-        let x = self.mapping.iter().fold(x, |x, layer| layer.forward(x));
-        self.deconv.forward(self.expand.forward(x))
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        let x = self.shrink.run(ops, self.feature.run(ops, x));
+        let x = self.mapping.iter().fold(x, |x, layer| layer.run(ops, x));
+        ops.conv_transpose2d(&self.deconv, self.expand.run(ops, x))
     }
 }
 
@@ -117,13 +118,15 @@ impl PytorchKeys for Fsrcnn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::BurnOps;
+    use burn::tensor::Tensor;
 
     #[test]
     fn output_shape_per_scale() {
         let device = Device::flex();
         for scale in [2, 3, 4, 8] {
             let model = FsrcnnConfig::new(scale).init(&device).unwrap();
-            let y = model.forward(Tensor::zeros([1, 3, 5, 4], &device));
+            let y = model.run(&BurnOps, Tensor::zeros([1, 3, 5, 4], &device));
             assert_eq!(y.dims(), [1, 3, 5 * scale, 4 * scale]);
         }
         assert!(FsrcnnConfig::new(1).init(&device).is_err());

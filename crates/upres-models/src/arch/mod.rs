@@ -14,6 +14,7 @@ use burn::module::Module;
 use burn::store::ModuleSnapshot;
 use burn::tensor::Tensor;
 
+use crate::ops::{BurnOps, SrOps};
 use crate::weights::{FixedTensor, PytorchKeys};
 
 pub use edsr::{Edsr, EdsrConfig};
@@ -80,9 +81,14 @@ pub fn trainable_params<M: ModuleSnapshot>(module: &M) -> usize {
 }
 
 impl SrNetwork {
-    /// Runs the network on an NCHW RGB batch with values in [0, 1].
+    /// Runs the network on an NCHW batch with values in [0, 1], on burn tensors.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        each_network!(self, net => net.forward(x))
+        self.run(&BurnOps, x)
+    }
+
+    /// Runs the network with any implementation of its operations.
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        each_network!(self, net => net.run(ops, x))
     }
 }
 

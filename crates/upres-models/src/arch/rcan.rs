@@ -19,11 +19,11 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
-use burn::tensor::activation::{relu, sigmoid};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 
 use super::common::{EdsrFrame, ResidualBody, conv};
 use crate::error::ModelError;
+use crate::ops::{Activation, SrOps};
 use crate::weights::{FixedTensor, PytorchKeys};
 
 /// RCAN hyper-parameters (paper defaults: 10 groups of 20 blocks, 64 features, reduction 16).
@@ -88,10 +88,11 @@ pub struct ChannelAttention {
 
 impl ChannelAttention {
     /// Gates the channels of `x`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let pooled = x.clone().mean_dim(2).mean_dim(3);
-        let gate = sigmoid(self.excite.forward(relu(self.squeeze.forward(pooled))));
-        x * gate
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        let pooled = ops.global_mean(x.clone());
+        let squeezed = ops.activation(Activation::Relu, ops.conv2d(&self.squeeze, pooled));
+        let gate = ops.activation(Activation::Sigmoid, ops.conv2d(&self.excite, squeezed));
+        ops.mul_per_channel(x, gate)
     }
 }
 
@@ -108,9 +109,10 @@ pub struct Rcab {
 
 impl Rcab {
     /// `x + CA(conv2(relu(conv1(x))))`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let res = self.conv2.forward(relu(self.conv1.forward(x.clone())));
-        x + self.attention.forward(res)
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        let h = ops.activation(Activation::Relu, ops.conv2d(&self.conv1, x.clone()));
+        let res = ops.conv2d(&self.conv2, h);
+        ops.add(x, self.attention.run(ops, res))
     }
 }
 
@@ -125,9 +127,9 @@ pub struct ResidualGroup {
 
 impl ResidualGroup {
     /// `x + conv(blocks(x))`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let res = self.blocks.iter().fold(x.clone(), |h, b| b.forward(h));
-        x + self.conv.forward(res)
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        let res = self.blocks.iter().fold(x.clone(), |h, b| b.run(ops, h));
+        ops.add(x, ops.conv2d(&self.conv, res))
     }
 }
 
@@ -135,8 +137,8 @@ impl ResidualGroup {
 pub type Rcan = EdsrFrame<Vec<ResidualGroup>>;
 
 impl ResidualBody for Vec<ResidualGroup> {
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.iter().fold(x, |h, group| group.forward(h))
+    fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        self.iter().fold(x, |h, group| group.run(ops, h))
     }
 
     fn units(&self) -> usize {
@@ -172,6 +174,8 @@ impl PytorchKeys for Rcan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::BurnOps;
+    use burn::tensor::Tensor;
 
     fn small(scale: usize) -> RcanConfig {
         RcanConfig::new(scale)
@@ -185,7 +189,7 @@ mod tests {
         let device = Device::flex();
         for scale in [2, 3, 4, 8] {
             let model = small(scale).init(&device).unwrap();
-            let y = model.forward(Tensor::zeros([1, 3, 5, 4], &device));
+            let y = model.run(&BurnOps, Tensor::zeros([1, 3, 5, 4], &device));
             assert_eq!(y.dims(), [1, 3, 5 * scale, 4 * scale]);
         }
         assert!(small(2).with_reduction(32).init(&device).is_err());

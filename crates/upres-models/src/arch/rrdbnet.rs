@@ -21,11 +21,11 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::{PixelUnshuffle, PixelUnshuffleConfig};
-use burn::tensor::activation::leaky_relu;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 
-use super::common::{conv, upsample_nearest};
+use super::common::conv;
 use crate::error::ModelError;
+use crate::ops::{Activation, SrOps, Upsample};
 use crate::weights::PytorchKeys;
 
 const SLOPE: f64 = 0.2;
@@ -107,14 +107,14 @@ pub struct DenseBlock {
 
 impl DenseBlock {
     /// Applies the block.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
         let mut features = vec![x.clone()];
         for layer in [&self.conv1, &self.conv2, &self.conv3, &self.conv4] {
-            let h = leaky_relu(layer.forward(Tensor::cat(features.clone(), 1)), SLOPE);
-            features.push(h);
+            let h = ops.conv2d(layer, ops.concat_channels(features.clone()));
+            features.push(ops.activation(Activation::LeakyRelu(SLOPE), h));
         }
-        let out = self.conv5.forward(Tensor::cat(features, 1));
-        out.mul_scalar(RESIDUAL_SCALE) + x
+        let out = ops.conv2d(&self.conv5, ops.concat_channels(features));
+        ops.add(ops.mul_scalar(out, RESIDUAL_SCALE), x)
     }
 }
 
@@ -131,11 +131,10 @@ pub struct Rrdb {
 
 impl Rrdb {
     /// Applies the block.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let out = self
-            .rdb3
-            .forward(self.rdb2.forward(self.rdb1.forward(x.clone())));
-        out.mul_scalar(RESIDUAL_SCALE) + x
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        let out = self.rdb1.run(ops, x.clone());
+        let out = self.rdb3.run(ops, self.rdb2.run(ops, out));
+        ops.add(ops.mul_scalar(out, RESIDUAL_SCALE), x)
     }
 }
 
@@ -163,18 +162,20 @@ pub struct RrdbNet {
 impl RrdbNet {
     /// Upscales `[N, 3, H, W]` to `[N, 3, H * scale, W * scale]` (for x2 `H` and `W` must be
     /// even, for x1 multiples of 4).
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let lrelu = |h| leaky_relu(h, SLOPE);
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        let lrelu = |h| ops.activation(Activation::LeakyRelu(SLOPE), h);
         let x = match &self.unshuffle {
-            Some(unshuffle) => unshuffle.forward(x),
+            Some(unshuffle) => ops.pixel_unshuffle(x, unshuffle.downscale_factor),
             None => x,
         };
-        let feat = self.conv_first.forward(x);
-        let body = self.body.iter().fold(feat.clone(), |h, b| b.forward(h));
-        let feat = feat + self.conv_body.forward(body);
-        let feat = lrelu(self.conv_up1.forward(upsample_nearest(feat, 2)));
-        let feat = lrelu(self.conv_up2.forward(upsample_nearest(feat, 2)));
-        self.conv_last.forward(lrelu(self.conv_hr.forward(feat)))
+        let feat = ops.conv2d(&self.conv_first, x);
+        let body = self.body.iter().fold(feat.clone(), |h, b| b.run(ops, h));
+        let feat = ops.add(feat, ops.conv2d(&self.conv_body, body));
+        let feat = ops.upsample(feat, 2, Upsample::Nearest);
+        let feat = lrelu(ops.conv2d(&self.conv_up1, feat));
+        let feat = ops.upsample(feat, 2, Upsample::Nearest);
+        let feat = lrelu(ops.conv2d(&self.conv_up2, feat));
+        ops.conv2d(&self.conv_last, lrelu(ops.conv2d(&self.conv_hr, feat)))
     }
 }
 
@@ -187,6 +188,8 @@ impl PytorchKeys for RrdbNet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::BurnOps;
+    use burn::tensor::Tensor;
 
     #[test]
     fn output_shape_per_scale() {
@@ -198,7 +201,7 @@ mod tests {
                 .with_num_grow_ch(4)
                 .init(&device)
                 .unwrap();
-            let y = model.forward(Tensor::zeros([1, 3, 8, 4], &device));
+            let y = model.run(&BurnOps, Tensor::zeros([1, 3, 8, 4], &device));
             assert_eq!(y.dims(), [1, 3, 8 * scale, 4 * scale]);
         }
         assert!(RrdbNetConfig::new(3).init(&device).is_err());

@@ -16,11 +16,11 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
-use burn::tensor::activation::relu;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 
 use super::common::conv;
 use crate::error::ModelError;
+use crate::ops::{Activation, SrOps};
 use crate::weights::PytorchKeys;
 
 /// SRCNN hyper-parameters (paper defaults: 9-5-5, 64/32 filters).
@@ -76,10 +76,10 @@ pub struct Srcnn {
 
 impl Srcnn {
     /// Restores a bicubic-upscaled `[N, C, H, W]` image; the output is `[N, C, H, W]`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = relu(self.conv1.forward(x));
-        let x = relu(self.conv2.forward(x));
-        self.conv3.forward(x)
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        let x = ops.activation(Activation::Relu, ops.conv2d(&self.conv1, x));
+        let x = ops.activation(Activation::Relu, ops.conv2d(&self.conv2, x));
+        ops.conv2d(&self.conv3, x)
     }
 }
 
@@ -92,12 +92,14 @@ impl PytorchKeys for Srcnn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::BurnOps;
+    use burn::tensor::Tensor;
 
     #[test]
     fn keeps_size() {
         let device = Device::flex();
         let model = SrcnnConfig::new().init(&device).unwrap();
-        let y = model.forward(Tensor::zeros([1, 3, 11, 9], &device));
+        let y = model.run(&BurnOps, Tensor::zeros([1, 3, 11, 9], &device));
         assert_eq!(y.dims(), [1, 3, 11, 9]);
         assert!(SrcnnConfig::new().with_f1(8).init(&device).is_err());
     }

@@ -24,11 +24,11 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, BatchNormConfig, PRelu, PReluConfig};
-use burn::tensor::activation::leaky_relu;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 
-use super::common::{ResBlock, Upsampler, conv, upsample_bilinear};
+use super::common::{ResBlock, Upsampler, conv};
 use crate::error::ModelError;
+use crate::ops::{Activation, SrOps, Upsample};
 use crate::weights::{PytorchKeys, torch_leaf};
 
 /// SRResNet hyper-parameters (paper defaults: 16 blocks, 64 features).
@@ -95,11 +95,10 @@ pub struct BnResBlock {
 
 impl BnResBlock {
     /// Applies the block.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let h = self
-            .prelu
-            .forward(self.bn1.forward(self.conv1.forward(x.clone())));
-        x + self.bn2.forward(self.conv2.forward(h))
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        let h = ops.batch_norm(&self.bn1, ops.conv2d(&self.conv1, x.clone()));
+        let h = ops.activation(Activation::PRelu(&self.prelu), h);
+        ops.add(x, ops.batch_norm(&self.bn2, ops.conv2d(&self.conv2, h)))
     }
 }
 
@@ -126,14 +125,16 @@ pub struct SrResNet {
 
 impl SrResNet {
     /// Upscales `[N, 3, H, W]` to `[N, 3, H * scale, W * scale]`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let feat = self.prelu_first.forward(self.conv_first.forward(x));
-        let out = self.body.iter().fold(feat.clone(), |h, b| b.forward(h));
-        let out = self.bn_body.forward(self.conv_body.forward(out)) + feat;
-        let out = self
-            .upsampler
-            .forward_with(out, |i, h| self.upsample_acts[i].forward(h));
-        self.conv_last.forward(out)
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        let feat = ops.conv2d(&self.conv_first, x);
+        let feat = ops.activation(Activation::PRelu(&self.prelu_first), feat);
+        let out = self.body.iter().fold(feat.clone(), |h, b| b.run(ops, h));
+        let out = ops.batch_norm(&self.bn_body, ops.conv2d(&self.conv_body, out));
+        let out = ops.add(out, feat);
+        let out = self.upsampler.run_with(ops, out, |i| {
+            Some(Activation::PRelu(&self.upsample_acts[i]))
+        });
+        ops.conv2d(&self.conv_last, out)
     }
 }
 
@@ -209,13 +210,14 @@ const MSRRESNET_SLOPE: f64 = 0.1;
 
 impl MsrResNet {
     /// Upscales `[N, 3, H, W]` to `[N, 3, H * scale, W * scale]`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let lrelu = |h| leaky_relu(h, MSRRESNET_SLOPE);
-        let feat = lrelu(self.conv_first.forward(x.clone()));
-        let out = self.body.iter().fold(feat, |h, b| b.forward(h));
-        let out = self.upsampler.forward_with(out, |_, h| lrelu(h));
-        let out = self.conv_last.forward(lrelu(self.conv_hr.forward(out)));
-        out + upsample_bilinear(x, self.scale)
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        let lrelu = Activation::LeakyRelu(MSRRESNET_SLOPE);
+        let feat = ops.activation(lrelu, ops.conv2d(&self.conv_first, x.clone()));
+        let out = self.body.iter().fold(feat, |h, b| b.run(ops, h));
+        let out = self.upsampler.run_with(ops, out, |_| Some(lrelu));
+        let out = ops.activation(lrelu, ops.conv2d(&self.conv_hr, out));
+        let out = ops.conv2d(&self.conv_last, out);
+        ops.add(out, ops.upsample(x, self.scale, Upsample::Bilinear))
     }
 }
 
@@ -234,6 +236,8 @@ impl PytorchKeys for MsrResNet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::BurnOps;
+    use burn::tensor::Tensor;
 
     #[test]
     fn srresnet_output_shape_per_scale() {
@@ -244,7 +248,7 @@ mod tests {
                 .with_num_block(1)
                 .init(&device)
                 .unwrap();
-            let y = model.forward(Tensor::zeros([1, 3, 5, 4], &device));
+            let y = model.run(&BurnOps, Tensor::zeros([1, 3, 5, 4], &device));
             assert_eq!(y.dims(), [1, 3, 5 * scale, 4 * scale]);
         }
     }
@@ -258,7 +262,7 @@ mod tests {
                 .with_num_block(1)
                 .init(&device)
                 .unwrap();
-            let y = model.forward(Tensor::zeros([1, 3, 5, 4], &device));
+            let y = model.run(&BurnOps, Tensor::zeros([1, 3, 5, 4], &device));
             assert_eq!(y.dims(), [1, 3, 5 * scale, 4 * scale]);
         }
         assert!(MsrResNetConfig::new(8).init(&device).is_err());

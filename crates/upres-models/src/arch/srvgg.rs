@@ -17,10 +17,11 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::{PixelShuffle, PixelShuffleConfig};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 
-use super::common::{ConvPRelu, conv, upsample_nearest};
+use super::common::{ConvPRelu, conv};
 use crate::error::ModelError;
+use crate::ops::{SrOps, Upsample};
 use crate::weights::{PytorchKeys, torch_leaf};
 
 /// SRVGGNetCompact hyper-parameters (defaults: 64 features, 16 convolutions, PReLU).
@@ -70,13 +71,14 @@ pub struct SrVgg {
 
 impl SrVgg {
     /// Upscales `[N, 3, H, W]` to `[N, 3, H * scale, W * scale]`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
+        let factor = self.shuffle.upscale_factor;
         let out = self
             .body
             .iter()
-            .fold(x.clone(), |h, layer| layer.forward(h));
-        let out = self.shuffle.forward(self.last.forward(out));
-        out + upsample_nearest(x, self.shuffle.upscale_factor)
+            .fold(x.clone(), |h, layer| layer.run(ops, h));
+        let out = ops.pixel_shuffle(ops.conv2d(&self.last, out), factor);
+        ops.add(out, ops.upsample(x, factor, Upsample::Nearest))
     }
 }
 
@@ -102,6 +104,8 @@ impl PytorchKeys for SrVgg {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::BurnOps;
+    use burn::tensor::Tensor;
 
     #[test]
     fn output_shape_per_scale() {
@@ -112,7 +116,7 @@ mod tests {
                 .with_num_conv(2)
                 .init(&device)
                 .unwrap();
-            let y = model.forward(Tensor::zeros([1, 3, 5, 4], &device));
+            let y = model.run(&BurnOps, Tensor::zeros([1, 3, 5, 4], &device));
             assert_eq!(y.dims(), [1, 3, 5 * scale, 4 * scale]);
         }
     }

@@ -1,3 +1,4 @@
+pub mod bench_infer;
 pub mod bench_train;
 pub mod downscale;
 pub mod eval;

@@ -1,0 +1,77 @@
+//! Inference speed: the forward pass of a model on a random input, through the fast CPU
+//! engine or through burn, for comparison with PyTorch (`tools/bench_infer.py`).
+
+use std::time::{Duration, Instant};
+
+use burn::tensor::{Device, Tensor, TensorData};
+use upres_kernels::FeatureMap;
+use upres_models::{CostOps, InputKind, ModelError, SrModel};
+
+use crate::fast::FastOps;
+
+/// Which implementation runs the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// upres's kernels (`upres-kernels`), the CPU default.
+    Fast,
+    /// burn on the model's device.
+    Burn,
+}
+
+impl Engine {
+    /// The engine's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Fast => "fast",
+            Engine::Burn => "burn",
+        }
+    }
+}
+
+/// The input a model takes for a `side x side` low-resolution image: `[1, C, H, W]`.
+pub fn input_dims(model: &SrModel, side: usize) -> [usize; 4] {
+    let side = match model.input() {
+        InputKind::LowResolution => side,
+        InputKind::Upsampled => side * model.scale(),
+    };
+    [1, model.color().channels(), side, side]
+}
+
+/// Multiply-adds of one forward pass on `dims`.
+pub fn multiply_adds(model: &SrModel, dims: [usize; 4]) -> Result<u64, ModelError> {
+    let cost = CostOps::default();
+    model.run(&cost, dims, dims)?;
+    Ok(cost.multiply_adds())
+}
+
+/// Times `runs` forward passes (input conversion in, output values out) after one untimed
+/// warm-up pass, which also packs the fast engine's weights.
+pub fn forward_times(
+    model: &SrModel,
+    engine: Engine,
+    dims: [usize; 4],
+    runs: usize,
+) -> Result<Vec<Duration>, ModelError> {
+    let values: Vec<f32> = (0..dims.iter().product::<usize>())
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+        .collect();
+    let [n, c, h, w] = dims;
+    let fast = FastOps::new();
+    let device = Device::flex();
+    let once = || -> Result<Duration, ModelError> {
+        let start = Instant::now();
+        match engine {
+            Engine::Fast => {
+                let x = FeatureMap::from_nchw(n, c, h, w, &values, 1);
+                std::hint::black_box(model.run(&fast, dims, x)?.to_nchw());
+            }
+            Engine::Burn => {
+                let x = Tensor::<4>::from_data(TensorData::new(values.clone(), dims), &device);
+                std::hint::black_box(model.forward(x)?.into_data());
+            }
+        }
+        Ok(start.elapsed())
+    };
+    once()?;
+    (0..runs).map(|_| once()).collect()
+}

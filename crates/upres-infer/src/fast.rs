@@ -1,0 +1,208 @@
+//! The fast CPU engine: upres's architectures, as each defines itself once against
+//! [`SrOps`], executed by `upres-kernels` on NHWC feature maps.
+//!
+//! Weights are read from the burn modules the first time a layer runs and kept packed for
+//! the kernels, keyed by the parameter's id, so one [`FastOps`] serves every tile of every
+//! image a model upscales.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use burn::module::ParamId;
+use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::nn::{BatchNorm, PRelu, PaddingConfig2d};
+use burn::tensor::Tensor;
+use upres_kernels::{
+    Act, FeatureMap, PackedConv, PackedConvTranspose, conv_transpose2d, conv2d, pointwise, reshape,
+};
+use upres_models::{Activation, SrOps, Upsample};
+
+/// A layer's parameters in the form the kernels take.
+enum Packed {
+    Conv(PackedConv),
+    ConvTranspose(PackedConvTranspose),
+    /// Per-channel values: PReLU slopes, or batch norm's scale and shift.
+    Channels(Vec<f32>, Vec<f32>),
+}
+
+/// [`SrOps`] on the CPU kernels of `upres-kernels`.
+#[derive(Default)]
+pub struct FastOps {
+    packed: Mutex<HashMap<ParamId, Arc<Packed>>>,
+}
+
+fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("f32 tensor data")
+}
+
+fn square(kind: &str, size: [usize; 2]) -> usize {
+    assert_eq!(
+        size[0], size[1],
+        "{kind}: the fast engine takes square sizes"
+    );
+    size[0]
+}
+
+fn pack_conv(layer: &Conv2d) -> Packed {
+    assert!(
+        layer.stride == [1, 1] && layer.dilation == [1, 1] && layer.groups == 1,
+        "the fast engine takes stride-1, undilated, ungrouped convolutions"
+    );
+    let [co, ci, _, _] = layer.weight.val().dims();
+    let k = square("kernel", layer.kernel_size);
+    let pad = match layer.padding {
+        PaddingConfig2d::Valid => 0,
+        PaddingConfig2d::Explicit(t, l, b, r) if t == l && t == b && t == r => t,
+        PaddingConfig2d::Same if k % 2 == 1 => k / 2,
+        ref other => panic!("the fast engine takes symmetric padding, not {other:?}"),
+    };
+    let bias = layer.bias.as_ref().map(|b| values(b.val()));
+    Packed::Conv(PackedConv::new(
+        &values(layer.weight.val()),
+        bias.as_deref(),
+        co,
+        ci,
+        k,
+        pad,
+    ))
+}
+
+fn pack_conv_transpose(layer: &ConvTranspose2d) -> Packed {
+    assert!(
+        layer.dilation == [1, 1] && layer.groups == 1,
+        "the fast engine takes undilated, ungrouped transposed convolutions"
+    );
+    let [ci, co, _, _] = layer.weight.val().dims();
+    let bias = layer.bias.as_ref().map(|b| values(b.val()));
+    Packed::ConvTranspose(PackedConvTranspose::new(
+        &values(layer.weight.val()),
+        bias.as_deref(),
+        ci,
+        co,
+        square("kernel", layer.kernel_size),
+        square("stride", layer.stride),
+        square("padding", layer.padding),
+        square("output padding", layer.padding_out),
+    ))
+}
+
+fn pack_batch_norm(layer: &BatchNorm) -> Packed {
+    let gamma = values(layer.gamma.val());
+    let beta = values(layer.beta.val());
+    let mean = values(layer.running_mean.value());
+    let var = values(layer.running_var.value());
+    let scale: Vec<f32> = gamma
+        .iter()
+        .zip(&var)
+        .map(|(g, v)| g / (v + layer.epsilon as f32).sqrt())
+        .collect();
+    let shift = beta
+        .iter()
+        .zip(&mean)
+        .zip(&scale)
+        .map(|((b, m), s)| b - m * s)
+        .collect();
+    Packed::Channels(scale, shift)
+}
+
+impl FastOps {
+    /// An engine with nothing packed yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn packed(&self, id: ParamId, pack: impl FnOnce() -> Packed) -> Arc<Packed> {
+        let mut cache = self.packed.lock().unwrap_or_else(|e| e.into_inner());
+        cache.entry(id).or_insert_with(|| Arc::new(pack())).clone()
+    }
+}
+
+impl SrOps for FastOps {
+    type Tensor = FeatureMap;
+
+    fn conv2d(&self, layer: &Conv2d, x: FeatureMap) -> FeatureMap {
+        match &*self.packed(layer.weight.id, || pack_conv(layer)) {
+            Packed::Conv(conv) => conv2d(x, conv),
+            _ => unreachable!("a convolution's id packs a convolution"),
+        }
+    }
+
+    fn conv_transpose2d(&self, layer: &ConvTranspose2d, x: FeatureMap) -> FeatureMap {
+        match &*self.packed(layer.weight.id, || pack_conv_transpose(layer)) {
+            Packed::ConvTranspose(conv) => conv_transpose2d(x, conv),
+            _ => unreachable!("a transposed convolution's id packs one"),
+        }
+    }
+
+    fn activation(&self, act: Activation<'_>, x: FeatureMap) -> FeatureMap {
+        let act = match act {
+            Activation::Relu => Act::Relu,
+            Activation::Tanh => Act::Tanh,
+            Activation::Sigmoid => Act::Sigmoid,
+            Activation::LeakyRelu(slope) => Act::LeakyRelu(slope as f32),
+            Activation::PRelu(layer) => {
+                let packed = self.packed(layer.alpha.id, || prelu_slopes(layer));
+                match &*packed {
+                    Packed::Channels(slopes, _) => Act::PRelu(slopes.clone()),
+                    _ => unreachable!("a PReLU's id packs its slopes"),
+                }
+            }
+        };
+        pointwise::activate(x, &act)
+    }
+
+    fn batch_norm(&self, layer: &BatchNorm, x: FeatureMap) -> FeatureMap {
+        match &*self.packed(layer.gamma.id, || pack_batch_norm(layer)) {
+            Packed::Channels(scale, shift) => pointwise::affine_per_channel(x, scale, shift),
+            _ => unreachable!("a batch norm's id packs its affine form"),
+        }
+    }
+
+    fn add(&self, a: FeatureMap, b: FeatureMap) -> FeatureMap {
+        pointwise::add(a, b)
+    }
+
+    fn mul_scalar(&self, x: FeatureMap, factor: f64) -> FeatureMap {
+        pointwise::scale(x, factor as f32)
+    }
+
+    fn add_per_channel(&self, x: FeatureMap, offsets: &[f64]) -> FeatureMap {
+        let shift: Vec<f32> = offsets.iter().map(|&v| v as f32).collect();
+        pointwise::affine_per_channel(x, &vec![1.0; shift.len()], &shift)
+    }
+
+    fn global_mean(&self, x: FeatureMap) -> FeatureMap {
+        reshape::global_mean(&x)
+    }
+
+    fn mul_per_channel(&self, x: FeatureMap, gate: FeatureMap) -> FeatureMap {
+        reshape::mul_per_channel(x, &gate)
+    }
+
+    fn concat_channels(&self, xs: Vec<FeatureMap>) -> FeatureMap {
+        reshape::concat_channels(&xs)
+    }
+
+    fn pixel_shuffle(&self, x: FeatureMap, factor: usize) -> FeatureMap {
+        reshape::pixel_shuffle(&x, factor)
+    }
+
+    fn pixel_unshuffle(&self, x: FeatureMap, factor: usize) -> FeatureMap {
+        reshape::pixel_unshuffle(&x, factor)
+    }
+
+    fn upsample(&self, x: FeatureMap, factor: usize, mode: Upsample) -> FeatureMap {
+        match mode {
+            Upsample::Nearest => reshape::upsample_nearest(&x, factor),
+            Upsample::Bilinear => reshape::upsample_bilinear(&x, factor),
+        }
+    }
+}
+
+fn prelu_slopes(layer: &PRelu) -> Packed {
+    Packed::Channels(values(layer.alpha.val()), Vec::new())
+}

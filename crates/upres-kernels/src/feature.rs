@@ -1,0 +1,239 @@
+//! NHWC feature maps with a zero border.
+
+use std::sync::Mutex;
+
+/// Buffers of dropped feature maps, reused by the next ones: fresh pages for every layer's
+/// output would cost page faults comparable to a small convolution. At most
+/// `POOL_BYTES` are kept.
+static POOL: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
+const POOL_BYTES: usize = 256 << 20;
+
+/// A zeroed buffer of `len` values, recycled from the pool when one is large enough.
+fn zeroed(len: usize) -> Vec<f32> {
+    let recycled = {
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        let best = (0..pool.len())
+            .filter(|&i| pool[i].capacity() >= len)
+            .min_by_key(|&i| pool[i].capacity());
+        best.map(|i| pool.swap_remove(i))
+    };
+    match recycled {
+        Some(mut buffer) => {
+            buffer.clear();
+            buffer.resize(len, 0.0);
+            buffer
+        }
+        None => vec![0.0; len],
+    }
+}
+
+impl Drop for FeatureMap {
+    fn drop(&mut self) {
+        let buffer = std::mem::take(&mut self.data);
+        let bytes = |b: &Vec<f32>| b.capacity() * size_of::<f32>();
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.iter().map(bytes).sum::<usize>() + bytes(&buffer) <= POOL_BYTES {
+            pool.push(buffer);
+        }
+    }
+}
+
+/// Extra zeroed pixels after the last image, so that a micro-tile may read past the end of
+/// the last row (its extra outputs are discarded) without a bounds check.
+const SLACK_PIXELS: usize = 64;
+
+/// `n` images of `h x w` pixels and `c` channels, stored NHWC with a border of `pad` zero
+/// pixels on every side of each image. Only the interior holds values; every operation keeps
+/// the border (and the slack after the last image) zero.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureMap {
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    pad: usize,
+    data: Vec<f32>,
+}
+
+impl FeatureMap {
+    /// All zeros.
+    pub fn zeros(n: usize, h: usize, w: usize, c: usize, pad: usize) -> Self {
+        let image = (h + 2 * pad) * (w + 2 * pad) * c;
+        Self {
+            n,
+            h,
+            w,
+            c,
+            pad,
+            data: zeroed(n * image + SLACK_PIXELS * c),
+        }
+    }
+
+    /// From `n` interleaved (HWC) images, each value multiplied by `scale`.
+    pub fn from_interleaved(
+        n: usize,
+        h: usize,
+        w: usize,
+        c: usize,
+        values: &[f32],
+        scale: f32,
+        pad: usize,
+    ) -> Self {
+        assert_eq!(
+            values.len(),
+            n * h * w * c,
+            "interleaved data of the wrong length"
+        );
+        let mut map = Self::zeros(n, h, w, c, pad);
+        for img in 0..n {
+            for y in 0..h {
+                let src = &values[(img * h + y) * w * c..][..w * c];
+                for (d, s) in map.row_mut(img, y).iter_mut().zip(src) {
+                    *d = s * scale;
+                }
+            }
+        }
+        map
+    }
+
+    /// From an NCHW tensor's values.
+    pub fn from_nchw(n: usize, c: usize, h: usize, w: usize, values: &[f32], pad: usize) -> Self {
+        assert_eq!(values.len(), n * c * h * w, "NCHW data of the wrong length");
+        let mut map = Self::zeros(n, h, w, c, pad);
+        for img in 0..n {
+            for y in 0..h {
+                let row = map.row_mut(img, y);
+                for x in 0..w {
+                    for ch in 0..c {
+                        row[x * c + ch] = values[((img * c + ch) * h + y) * w + x];
+                    }
+                }
+            }
+        }
+        map
+    }
+
+    /// The interleaved (HWC) values of every image in order, each multiplied by `scale`.
+    pub fn to_interleaved(&self, scale: f32) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.n * self.h * self.w * self.c);
+        for img in 0..self.n {
+            for y in 0..self.h {
+                out.extend(self.row(img, y).iter().map(|v| v * scale));
+            }
+        }
+        out
+    }
+
+    /// The values in NCHW order.
+    pub fn to_nchw(&self) -> Vec<f32> {
+        let (n, c, h, w) = (self.n, self.c, self.h, self.w);
+        let mut out = vec![0.0; n * c * h * w];
+        for img in 0..n {
+            for y in 0..h {
+                let row = self.row(img, y);
+                for x in 0..w {
+                    for ch in 0..c {
+                        out[((img * c + ch) * h + y) * w + x] = row[x * c + ch];
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Images in the batch.
+    pub fn batch(&self) -> usize {
+        self.n
+    }
+
+    /// Height in pixels (without the border).
+    pub fn height(&self) -> usize {
+        self.h
+    }
+
+    /// Width in pixels (without the border).
+    pub fn width(&self) -> usize {
+        self.w
+    }
+
+    /// Channels per pixel.
+    pub fn channels(&self) -> usize {
+        self.c
+    }
+
+    /// Width of the zero border.
+    pub fn pad(&self) -> usize {
+        self.pad
+    }
+
+    /// `[n, c, h, w]`.
+    pub fn dims(&self) -> [usize; 4] {
+        [self.n, self.c, self.h, self.w]
+    }
+
+    /// Pixels per padded row.
+    pub(crate) fn padded_width(&self) -> usize {
+        self.w + 2 * self.pad
+    }
+
+    /// Values per padded image.
+    pub(crate) fn image_len(&self) -> usize {
+        (self.h + 2 * self.pad) * self.padded_width() * self.c
+    }
+
+    /// The whole buffer, border and slack included.
+    pub(crate) fn raw(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// The whole buffer, border and slack included; writers must keep them zero.
+    pub(crate) fn raw_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    /// The padded image `img`, border included.
+    pub(crate) fn image_mut(&mut self, img: usize) -> &mut [f32] {
+        let len = self.image_len();
+        &mut self.data[img * len..][..len]
+    }
+
+    fn row_start(&self, img: usize, y: usize) -> usize {
+        img * self.image_len() + ((y + self.pad) * self.padded_width() + self.pad) * self.c
+    }
+
+    /// The `w * c` values of row `y` of image `img`.
+    pub fn row(&self, img: usize, y: usize) -> &[f32] {
+        let start = self.row_start(img, y);
+        &self.data[start..start + self.w * self.c]
+    }
+
+    /// The `w * c` values of row `y` of image `img`, mutably.
+    pub fn row_mut(&mut self, img: usize, y: usize) -> &mut [f32] {
+        let start = self.row_start(img, y);
+        let len = self.w * self.c;
+        &mut self.data[start..start + len]
+    }
+
+    /// Applies `f` to every interior row (`w * c` values, channel fastest).
+    pub(crate) fn for_each_row(&mut self, mut f: impl FnMut(&mut [f32])) {
+        for img in 0..self.n {
+            for y in 0..self.h {
+                f(self.row_mut(img, y));
+            }
+        }
+    }
+
+    /// The same values with a border of `pad` pixels (a copy only when it differs).
+    pub fn with_pad(self, pad: usize) -> Self {
+        if pad == self.pad {
+            return self;
+        }
+        let mut out = Self::zeros(self.n, self.h, self.w, self.c, pad);
+        for img in 0..self.n {
+            for y in 0..self.h {
+                out.row_mut(img, y).copy_from_slice(self.row(img, y));
+            }
+        }
+        out
+    }
+}

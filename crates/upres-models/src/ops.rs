@@ -1,0 +1,268 @@
+//! The operations SR networks are made of, as a trait.
+//!
+//! Each architecture writes its forward pass once, against [`SrOps`]. [`BurnOps`] runs it on
+//! burn tensors (training, autodiff, every backend); other implementations run the same
+//! definition with the same weights elsewhere: the fast CPU engine of `upres-infer`, or an
+//! exporter that records the operations as a graph. Layers are passed as burn modules so
+//! that each implementation reads their weights and options itself.
+
+use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::nn::{BatchNorm, PRelu, PaddingConfig2d, PixelShuffleConfig, PixelUnshuffleConfig};
+use burn::tensor::activation::{leaky_relu, relu, sigmoid, tanh};
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+use burn::tensor::{Tensor, TensorData};
+
+/// A pointwise activation.
+#[derive(Debug, Clone, Copy)]
+pub enum Activation<'a> {
+    /// `max(x, 0)`.
+    Relu,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// Logistic sigmoid.
+    Sigmoid,
+    /// `x` if positive, else `slope * x`.
+    LeakyRelu(f64),
+    /// Leaky ReLU with a learned slope per channel (or one shared slope).
+    PRelu(&'a PRelu),
+}
+
+/// How [`SrOps::upsample`] interpolates (PyTorch's `F.interpolate`, `align_corners=False`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsample {
+    /// Each pixel repeated `factor x factor` times.
+    Nearest,
+    /// Half-pixel centres, source `(dst + 0.5) / factor - 0.5` clamped at 0.
+    Bilinear,
+}
+
+/// The operations of upres's architectures on NCHW tensors.
+pub trait SrOps {
+    /// A batch of feature maps.
+    type Tensor: Clone;
+
+    /// A 2-D convolution with the layer's weights, bias and options.
+    fn conv2d(&self, layer: &Conv2d, x: Self::Tensor) -> Self::Tensor;
+    /// A transposed 2-D convolution with the layer's weights, bias and options.
+    fn conv_transpose2d(&self, layer: &ConvTranspose2d, x: Self::Tensor) -> Self::Tensor;
+    /// A pointwise activation.
+    fn activation(&self, act: Activation<'_>, x: Self::Tensor) -> Self::Tensor;
+    /// Batch normalisation (running statistics at inference).
+    fn batch_norm(&self, layer: &BatchNorm, x: Self::Tensor) -> Self::Tensor;
+    /// `a + b`, same shapes.
+    fn add(&self, a: Self::Tensor, b: Self::Tensor) -> Self::Tensor;
+    /// `x * factor`.
+    fn mul_scalar(&self, x: Self::Tensor, factor: f64) -> Self::Tensor;
+    /// Adds `offsets[c]` to every value of channel `c`.
+    fn add_per_channel(&self, x: Self::Tensor, offsets: &[f64]) -> Self::Tensor;
+    /// The mean of each channel over height and width: `[N, C, 1, 1]`.
+    fn global_mean(&self, x: Self::Tensor) -> Self::Tensor;
+    /// `x * gate`, with `gate` of shape `[N, C, 1, 1]` (channel attention).
+    fn mul_per_channel(&self, x: Self::Tensor, gate: Self::Tensor) -> Self::Tensor;
+    /// Concatenation along channels.
+    fn concat_channels(&self, xs: Vec<Self::Tensor>) -> Self::Tensor;
+    /// `[N, C * r^2, H, W]` to `[N, C, H * r, W * r]`.
+    fn pixel_shuffle(&self, x: Self::Tensor, factor: usize) -> Self::Tensor;
+    /// `[N, C, H * r, W * r]` to `[N, C * r^2, H, W]`.
+    fn pixel_unshuffle(&self, x: Self::Tensor, factor: usize) -> Self::Tensor;
+    /// Upsampling by an integer factor.
+    fn upsample(&self, x: Self::Tensor, factor: usize, mode: Upsample) -> Self::Tensor;
+}
+
+/// [`SrOps`] on burn tensors: what training and the reference inference use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BurnOps;
+
+impl SrOps for BurnOps {
+    type Tensor = Tensor<4>;
+
+    fn conv2d(&self, layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+        layer.forward(x)
+    }
+
+    fn conv_transpose2d(&self, layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
+        layer.forward(x)
+    }
+
+    fn activation(&self, act: Activation<'_>, x: Tensor<4>) -> Tensor<4> {
+        match act {
+            Activation::Relu => relu(x),
+            Activation::Tanh => tanh(x),
+            Activation::Sigmoid => sigmoid(x),
+            Activation::LeakyRelu(slope) => leaky_relu(x, slope),
+            Activation::PRelu(layer) => layer.forward(x),
+        }
+    }
+
+    fn batch_norm(&self, layer: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+        layer.forward(x)
+    }
+
+    fn add(&self, a: Tensor<4>, b: Tensor<4>) -> Tensor<4> {
+        a + b
+    }
+
+    fn mul_scalar(&self, x: Tensor<4>, factor: f64) -> Tensor<4> {
+        x.mul_scalar(factor)
+    }
+
+    fn add_per_channel(&self, x: Tensor<4>, offsets: &[f64]) -> Tensor<4> {
+        let values: Vec<f32> = offsets.iter().map(|&v| v as f32).collect();
+        let offsets = Tensor::from_data(
+            TensorData::new(values, [1, offsets.len(), 1, 1]),
+            &x.device(),
+        );
+        x + offsets
+    }
+
+    fn global_mean(&self, x: Tensor<4>) -> Tensor<4> {
+        x.mean_dim(2).mean_dim(3)
+    }
+
+    fn mul_per_channel(&self, x: Tensor<4>, gate: Tensor<4>) -> Tensor<4> {
+        x * gate
+    }
+
+    fn concat_channels(&self, xs: Vec<Tensor<4>>) -> Tensor<4> {
+        Tensor::cat(xs, 1)
+    }
+
+    fn pixel_shuffle(&self, x: Tensor<4>, factor: usize) -> Tensor<4> {
+        PixelShuffleConfig::new(factor).init().forward(x)
+    }
+
+    fn pixel_unshuffle(&self, x: Tensor<4>, factor: usize) -> Tensor<4> {
+        PixelUnshuffleConfig::new(factor).init().forward(x)
+    }
+
+    fn upsample(&self, x: Tensor<4>, factor: usize, mode: Upsample) -> Tensor<4> {
+        let [_, _, h, w] = x.dims();
+        let mode = match mode {
+            Upsample::Nearest => InterpolateMode::Nearest,
+            Upsample::Bilinear => InterpolateMode::Bilinear,
+        };
+        interpolate(
+            x,
+            InterpolateOptions::new(mode)
+                .with_align_corners(false)
+                .with_output_size([h * factor, w * factor]),
+        )
+    }
+}
+
+/// [`SrOps`] on shapes alone: runs a network's definition to find its output size and count
+/// its multiply-adds (convolutions only; the pointwise work is comparatively negligible).
+#[derive(Debug, Default)]
+pub struct CostOps {
+    macs: std::cell::Cell<u64>,
+}
+
+impl CostOps {
+    /// Multiply-adds counted so far.
+    pub fn multiply_adds(&self) -> u64 {
+        self.macs.get()
+    }
+
+    fn count(&self, macs: usize) {
+        self.macs.set(self.macs.get() + macs as u64);
+    }
+}
+
+impl SrOps for CostOps {
+    type Tensor = [usize; 4];
+
+    fn conv2d(&self, layer: &Conv2d, [n, c, h, w]: [usize; 4]) -> [usize; 4] {
+        let [co, _, kh, kw] = layer.weight.dims();
+        let (top, left, bottom, right) = match layer.padding {
+            PaddingConfig2d::Explicit(t, l, b, r) => (t, l, b, r),
+            PaddingConfig2d::Valid => (0, 0, 0, 0),
+            PaddingConfig2d::Same => (kh / 2, kw / 2, (kh - 1) / 2, (kw - 1) / 2),
+        };
+        let [sy, sx] = layer.stride;
+        let ho = (h + top + bottom - kh) / sy + 1;
+        let wo = (w + left + right - kw) / sx + 1;
+        self.count(n * co * ho * wo * c / layer.groups * kh * kw);
+        [n, co, ho, wo]
+    }
+
+    fn conv_transpose2d(&self, layer: &ConvTranspose2d, [n, c, h, w]: [usize; 4]) -> [usize; 4] {
+        let [_, co, kh, kw] = layer.weight.dims();
+        let size = |n: usize, k: usize, i: usize| {
+            (n - 1) * layer.stride[i] + k + layer.padding_out[i] - 2 * layer.padding[i]
+        };
+        self.count(n * c * h * w * co * kh * kw);
+        [n, co, size(h, kh, 0), size(w, kw, 1)]
+    }
+
+    fn activation(&self, _: Activation<'_>, x: [usize; 4]) -> [usize; 4] {
+        x
+    }
+
+    fn batch_norm(&self, _: &BatchNorm, x: [usize; 4]) -> [usize; 4] {
+        x
+    }
+
+    fn add(&self, a: [usize; 4], _: [usize; 4]) -> [usize; 4] {
+        a
+    }
+
+    fn mul_scalar(&self, x: [usize; 4], _: f64) -> [usize; 4] {
+        x
+    }
+
+    fn add_per_channel(&self, x: [usize; 4], _: &[f64]) -> [usize; 4] {
+        x
+    }
+
+    fn global_mean(&self, [n, c, _, _]: [usize; 4]) -> [usize; 4] {
+        [n, c, 1, 1]
+    }
+
+    fn mul_per_channel(&self, x: [usize; 4], _: [usize; 4]) -> [usize; 4] {
+        x
+    }
+
+    fn concat_channels(&self, xs: Vec<[usize; 4]>) -> [usize; 4] {
+        let [n, _, h, w] = xs[0];
+        [n, xs.iter().map(|x| x[1]).sum(), h, w]
+    }
+
+    fn pixel_shuffle(&self, [n, c, h, w]: [usize; 4], r: usize) -> [usize; 4] {
+        [n, c / (r * r), h * r, w * r]
+    }
+
+    fn pixel_unshuffle(&self, [n, c, h, w]: [usize; 4], r: usize) -> [usize; 4] {
+        [n, c * r * r, h / r, w / r]
+    }
+
+    fn upsample(&self, [n, c, h, w]: [usize; 4], factor: usize, _: Upsample) -> [usize; 4] {
+        [n, c, h * factor, w * factor]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build;
+    use burn::tensor::Device;
+
+    #[test]
+    fn cost_of_edsr_baseline_x4_on_128_pixels() {
+        // All 3x3: the 3->64 head, 33 64->64 convolutions (32 in the blocks, one closing the
+        // body) at 128x128, the upsampler's 64->256 at 128x128 and 256x256, the 64->3 tail at
+        // 512x512: 32.5 G multiply-adds, the 65 GFLOP usually quoted.
+        let model = build("edsr-baseline", 4, &Device::flex()).unwrap();
+        let ops = CostOps::default();
+        let out = model.run(&ops, [1, 3, 128, 128], [1, 3, 128, 128]).unwrap();
+        assert_eq!(out, [1, 3, 512, 512]);
+        let px: u64 = 128 * 128;
+        let expected = 9
+            * (px * 3 * 64
+                + 33 * px * 64 * 64
+                + px * 64 * 256
+                + 4 * px * 64 * 256
+                + 16 * px * 64 * 3);
+        assert_eq!(ops.multiply_adds(), expected);
+    }
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""CPU inference speed, upres against PyTorch, side by side in one run.
+
+    python tools/bench_infer.py --upres target/release/upres [--threads 2] [--runs 10]
+                                [--write BENCHMARKS.md]
+
+For each case (EDSR-baseline x4 on 128x128, ESPCN x4 on 256x256: the reference
+implementations of tools/pytorch_reference.py), times PyTorch's forward pass (float32, no
+gradients, `torch.set_num_threads`, median after one warm-up), then runs
+`upres bench-infer` on the same shapes with the same number of threads (RAYON_NUM_THREADS),
+and prints a Markdown table with the medians, GFLOP/s, the share of the CPU's measured FMA
+peak and the ratio upres / PyTorch (below 1: upres is faster). With --write, the table
+replaces the part of the file between the `bench-infer` markers.
+"""
+
+import argparse
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pytorch_reference import EDSR, ESPCN  # noqa: E402
+
+CASES = [
+    ("edsr-baseline", 4, 128, lambda: EDSR(4)),
+    ("espcn", 4, 256, lambda: ESPCN(4)),
+]
+BEGIN = "<!-- bench-infer:begin -->"
+END = "<!-- bench-infer:end -->"
+
+
+def pytorch_median(make, side, runs):
+    torch.manual_seed(0)
+    model = make().eval()
+    x = torch.rand(1, 3, side, side)
+    times = []
+    with torch.no_grad():
+        for run in range(runs + 1):
+            start = time.perf_counter()
+            model(x)
+            if run > 0:
+                times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def upres_run(binary, name, scale, side, runs, threads):
+    env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
+    out = subprocess.run(
+        [binary, "bench-infer", "-m", name, "-s", str(scale), "--size", str(side),
+         "--runs", str(runs)],
+        check=True, capture_output=True, text=True, env=env,
+    ).stdout
+    gflop = float(re.search(r"([\d.]+) GFLOP per pass", out).group(1))
+    peak = float(re.search(r"peak ([\d.]+) GFLOP/s", out).group(1))
+    median_ms = float(re.search(r"upres fast: median ([\d.]+) ms", out).group(1))
+    return gflop, peak, median_ms / 1e3
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--upres", required=True, help="path to the upres binary")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--write", help="Markdown file whose marked section gets the table")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    rows = []
+    for name, scale, side, make in CASES:
+        torch_s = pytorch_median(make, side, args.runs)
+        gflop, peak, upres_s = upres_run(args.upres, name, scale, side, args.runs, args.threads)
+        rows.append(
+            f"| {name} x{scale} | {side}x{side} | {gflop:.2f} | {torch_s * 1e3:.1f} "
+            f"({gflop / torch_s:.0f} GFLOP/s) | {upres_s * 1e3:.1f} ({gflop / upres_s:.0f} GFLOP/s, "
+            f"{100 * gflop / upres_s / peak:.0f}% of {peak:.0f}) | {upres_s / torch_s:.2f} |"
+        )
+    table = "\n".join(
+        [
+            f"PyTorch {torch.__version__}, {args.threads} threads, median of {args.runs} runs, "
+            f"{platform.processor() or platform.machine()}; "
+            f"`python tools/bench_infer.py --upres target/release/upres --threads {args.threads} "
+            f"--runs {args.runs} --write BENCHMARKS.md`",
+            "",
+            "| model | input | GFLOP | PyTorch ms | upres ms (share of FMA peak) | upres / PyTorch |",
+            "| --- | --- | --- | --- | --- | --- |",
+            *rows,
+        ]
+    )
+    print(table)
+    if args.write:
+        text = open(args.write).read()
+        if BEGIN not in text or END not in text:
+            sys.exit(f"{args.write} has no {BEGIN} ... {END} section")
+        head, rest = text.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        with open(args.write, "w") as f:
+            f.write(f"{head}{BEGIN}\n{table}\n{END}{tail}")
+
+
+if __name__ == "__main__":
+    main()
