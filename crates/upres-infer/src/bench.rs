@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use burn::tensor::{Device, Tensor, TensorData};
-use upres_kernels::FeatureMap;
+use upres_kernels::{BORDER, FeatureMap};
 use upres_models::{CostOps, InputKind, ModelError, SrModel};
 
 use crate::fast::FastOps;
@@ -14,6 +14,8 @@ use crate::fast::FastOps;
 pub enum Engine {
     /// upres's kernels (`upres-kernels`), the CPU default.
     Fast,
+    /// upres's kernels with every convolution direct (no Winograd).
+    Direct,
     /// burn on the model's device.
     Burn,
 }
@@ -23,6 +25,7 @@ impl Engine {
     pub fn name(self) -> &'static str {
         match self {
             Engine::Fast => "fast",
+            Engine::Direct => "fast, direct convolutions only",
             Engine::Burn => "burn",
         }
     }
@@ -56,13 +59,16 @@ pub fn forward_times(
         .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
         .collect();
     let [n, c, h, w] = dims;
-    let fast = FastOps::new();
+    let fast = match engine {
+        Engine::Direct => FastOps::direct_only(),
+        _ => FastOps::new(),
+    };
     let device = Device::flex();
     let once = || -> Result<Duration, ModelError> {
         let start = Instant::now();
         match engine {
-            Engine::Fast => {
-                let x = FeatureMap::from_nchw(n, c, h, w, &values, 1);
+            Engine::Fast | Engine::Direct => {
+                let x = FeatureMap::from_nchw(n, c, h, w, &values, BORDER);
                 std::hint::black_box(model.run(&fast, dims, x)?.to_nchw());
             }
             Engine::Burn => {

@@ -13,22 +13,33 @@ use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::{BatchNorm, PRelu, PaddingConfig2d};
 use burn::tensor::Tensor;
 use upres_kernels::{
-    Act, FeatureMap, PackedConv, PackedConvTranspose, conv_transpose2d, conv2d, pointwise, reshape,
+    Act, FeatureMap, PackedConv, PackedConvTranspose, WinogradConv, conv_transpose2d, conv2d,
+    conv3x3_winograd, pointwise, reshape,
 };
 use upres_models::{Activation, SrOps, Upsample};
 
 /// A layer's parameters in the form the kernels take.
 enum Packed {
     Conv(PackedConv),
+    Winograd(WinogradConv),
     ConvTranspose(PackedConvTranspose),
     /// Per-channel values: PReLU slopes, or batch norm's scale and shift.
     Channels(Vec<f32>, Vec<f32>),
 }
 
 /// [`SrOps`] on the CPU kernels of `upres-kernels`.
-#[derive(Default)]
 pub struct FastOps {
     packed: Mutex<HashMap<ParamId, Arc<Packed>>>,
+    winograd: bool,
+}
+
+impl Default for FastOps {
+    fn default() -> Self {
+        Self {
+            packed: Mutex::default(),
+            winograd: true,
+        }
+    }
 }
 
 fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
@@ -47,7 +58,7 @@ fn square(kind: &str, size: [usize; 2]) -> usize {
     size[0]
 }
 
-fn pack_conv(layer: &Conv2d) -> Packed {
+fn pack_conv(layer: &Conv2d, winograd: bool) -> Packed {
     assert!(
         layer.stride == [1, 1] && layer.dilation == [1, 1] && layer.groups == 1,
         "the fast engine takes stride-1, undilated, ungrouped convolutions"
@@ -61,15 +72,17 @@ fn pack_conv(layer: &Conv2d) -> Packed {
         ref other => panic!("the fast engine takes symmetric padding, not {other:?}"),
     };
     let bias = layer.bias.as_ref().map(|b| values(b.val()));
-    Packed::Conv(PackedConv::new(
-        &values(layer.weight.val()),
-        bias.as_deref(),
-        co,
-        ci,
-        k,
-        pad,
-    ))
+    let weight = values(layer.weight.val());
+    // Winograd pays off once the channel products dominate its transforms.
+    let wide = ci >= WINOGRAD_MIN_CHANNELS && co >= WINOGRAD_MIN_CHANNELS;
+    if winograd && k == 3 && pad == 1 && wide {
+        return Packed::Winograd(WinogradConv::new(&weight, bias.as_deref(), co, ci));
+    }
+    Packed::Conv(PackedConv::new(&weight, bias.as_deref(), co, ci, k, pad))
 }
+
+/// Input and output channels from which 3x3 convolutions run as Winograd F(2x2, 3x3).
+const WINOGRAD_MIN_CHANNELS: usize = 16;
 
 fn pack_conv_transpose(layer: &ConvTranspose2d) -> Packed {
     assert!(
@@ -115,6 +128,15 @@ impl FastOps {
         Self::default()
     }
 
+    /// An engine that runs every convolution directly, without Winograd (to measure what
+    /// Winograd brings).
+    pub fn direct_only() -> Self {
+        Self {
+            winograd: false,
+            ..Self::default()
+        }
+    }
+
     fn packed(&self, id: ParamId, pack: impl FnOnce() -> Packed) -> Arc<Packed> {
         let mut cache = self.packed.lock().unwrap_or_else(|e| e.into_inner());
         cache.entry(id).or_insert_with(|| Arc::new(pack())).clone()
@@ -125,8 +147,9 @@ impl SrOps for FastOps {
     type Tensor = FeatureMap;
 
     fn conv2d(&self, layer: &Conv2d, x: FeatureMap) -> FeatureMap {
-        match &*self.packed(layer.weight.id, || pack_conv(layer)) {
+        match &*self.packed(layer.weight.id, || pack_conv(layer, self.winograd)) {
             Packed::Conv(conv) => conv2d(x, conv),
+            Packed::Winograd(conv) => conv3x3_winograd(x, conv),
             _ => unreachable!("a convolution's id packs a convolution"),
         }
     }

@@ -10,7 +10,7 @@ use upres_models::{ColorSpace, InputKind, SrModel};
 
 use crate::fast::FastOps;
 use crate::zoo;
-use upres_kernels::FeatureMap;
+use upres_kernels::{BORDER, FeatureMap};
 
 /// How the alpha channel of an RGBA or gray+alpha image is upscaled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +111,7 @@ impl ModelUpscaler {
         let (w, h, c) = (input.width(), input.height(), input.channels());
         let max = input.depth().max_value();
         if let Some(fast) = &self.fast {
-            let x = FeatureMap::from_interleaved(1, h, w, c, input.data(), 1.0 / max, 1);
+            let x = FeatureMap::from_interleaved(1, h, w, c, input.data(), 1.0 / max, BORDER);
             let y = self.model.run(fast, x.dims(), x)?;
             let (oh, ow) = (y.height(), y.width());
             return Ok(Image::new(

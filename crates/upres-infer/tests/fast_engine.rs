@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use upres_infer::fast::FastOps;
-use upres_kernels::FeatureMap;
+use upres_kernels::{BORDER, FeatureMap};
 use upres_models::SrModel;
 use upres_models::arch::{SrNetwork, SrResNetConfig};
 use upres_models::registry::{InputKind, build, specs};
@@ -36,7 +36,11 @@ fn compare(model: &SrModel, dims: [usize; 4]) -> (f32, f32) {
     let [n, c, h, w] = dims;
     let fast = FastOps::new();
     let y = model
-        .run(&fast, dims, FeatureMap::from_nchw(n, c, h, w, &values, 1))
+        .run(
+            &fast,
+            dims,
+            FeatureMap::from_nchw(n, c, h, w, &values, BORDER),
+        )
         .unwrap();
     assert_eq!(y.dims(), out_dims, "{}", model.spec().name);
     let got = y.to_nchw();

@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use crate::feature::FeatureMap;
+use crate::feature::{BORDER, FeatureMap};
 use crate::simd::simd_fn;
 
 /// Output channels per micro-tile.
@@ -96,22 +96,28 @@ impl PackedConv {
     }
 }
 
-/// The convolution of `x` by `conv`, with a border of 1 on the output.
+/// The convolution of `x` by `conv`, with a border of [`BORDER`] on the output.
 pub fn conv2d(x: FeatureMap, conv: &PackedConv) -> FeatureMap {
     assert_eq!(x.channels(), conv.channels_in, "input channels");
-    let x = x.with_pad(conv.pad);
+    // A wider border than the convolution's padding is read from further in.
+    let x = if x.pad() >= conv.pad {
+        x
+    } else {
+        x.with_pad(conv.pad)
+    };
+    let shift = x.pad() - conv.pad;
     let (c, k, co) = (conv.channels_in, conv.kernel, conv.channels_out);
     let wp = x.padded_width();
     let ho = x.height() + 2 * conv.pad + 1 - k;
     let wo = x.width() + 2 * conv.pad + 1 - k;
-    let mut out = FeatureMap::zeros(x.batch(), ho, wo, co, 1);
+    let mut out = FeatureMap::zeros(x.batch(), ho, wo, co, BORDER);
     // Where each kernel row's span starts, relative to the output pixel's position.
-    let offsets: Vec<usize> = (0..k).map(|ky| ky * wp * c).collect();
+    let offsets: Vec<usize> = (0..k).map(|ky| ((ky + shift) * wp + shift) * c).collect();
     let geometry = Geometry {
         c,
         wp,
         wo,
-        out_row: (wo + 2) * co,
+        out_row: (wo + 2 * BORDER) * co,
     };
     let threads = rayon::current_num_threads();
     let rows_per_task = (TASK_PIXELS / wp).min(ho.div_ceil(2 * threads)).max(1);
@@ -125,7 +131,7 @@ pub fn conv2d(x: FeatureMap, conv: &PackedConv) -> FeatureMap {
             "feature map slack too small for the kernel"
         );
         let out_image = out.image_mut(img);
-        let interior = &mut out_image[geometry.out_row..(ho + 1) * geometry.out_row];
+        let interior = &mut out_image[BORDER * geometry.out_row..(ho + BORDER) * geometry.out_row];
         interior
             .par_chunks_mut(rows_per_task * geometry.out_row)
             .enumerate()
@@ -172,7 +178,7 @@ fn conv_rows(
                 let input = &input[(q + x) * g.c..];
                 micro_tile(input, g.c, conv.span, offsets, weights, bias, &mut tile);
                 for (r, values) in tile.iter().enumerate().take(g.wo - x) {
-                    let dst = (x + r + 1) * co + first;
+                    let dst = (x + r + BORDER) * co + first;
                     row[dst..dst + lanes].copy_from_slice(&values[..lanes]);
                 }
             }
@@ -383,7 +389,7 @@ impl PackedConvTranspose {
     }
 }
 
-/// The transposed convolution of `x` by `conv`, with a border of 1 on the output. Each
+/// The transposed convolution of `x` by `conv`, with a border of [`BORDER`] on the output. Each
 /// output pixel gathers the taps that reach it (`(y + pad - ky)` divisible by the stride).
 pub fn conv_transpose2d(x: FeatureMap, conv: &PackedConvTranspose) -> FeatureMap {
     assert_eq!(x.channels(), conv.channels_in, "input channels");
@@ -391,13 +397,15 @@ pub fn conv_transpose2d(x: FeatureMap, conv: &PackedConvTranspose) -> FeatureMap
     let size = |n: usize| (n - 1) * s + k + conv.pad_out - 2 * p;
     let (ho, wo) = (size(x.height()), size(x.width()));
     let co = conv.channels_out;
-    let mut out = FeatureMap::zeros(x.batch(), ho, wo, co, 1);
-    let out_row = (wo + 2) * co;
+    let mut out = FeatureMap::zeros(x.batch(), ho, wo, co, BORDER);
+    let out_row = (wo + 2 * BORDER) * co;
     for img in 0..x.batch() {
-        out.image_mut(img)[out_row..(ho + 1) * out_row]
+        out.image_mut(img)[BORDER * out_row..(ho + BORDER) * out_row]
             .par_chunks_mut(out_row)
             .enumerate()
-            .for_each(|(y, row)| transposed_row(&x, conv, img, y, &mut row[co..][..wo * co]));
+            .for_each(|(y, row)| {
+                transposed_row(&x, conv, img, y, &mut row[BORDER * co..][..wo * co])
+            });
     }
     out
 }
@@ -530,14 +538,15 @@ mod tests {
             let weight = values(co * c * k * k, 2);
             let bias = values(co, 3);
             let packed = PackedConv::new(&weight, Some(&bias), co, c, k, p);
-            let map = FeatureMap::from_nchw(2, c, h, w, &x, 0);
-            let out = conv2d(map, &packed);
-            assert_eq!(out.dims(), [2, co, h, w]);
             let expected = reference_conv(&x, dims, &weight, &bias, co, k, p);
-            assert!(
-                max_diff(&out.to_nchw(), &expected) < 1e-5,
-                "c {c} co {co} k {k}"
-            );
+            // A border narrower than the padding is widened; a wider one read from further in.
+            for border in [0, 2] {
+                let map = FeatureMap::from_nchw(2, c, h, w, &x, border);
+                let out = conv2d(map, &packed);
+                assert_eq!(out.dims(), [2, co, h, w]);
+                let diff = max_diff(&out.to_nchw(), &expected);
+                assert!(diff < 1e-5, "c {c} co {co} k {k} border {border}: {diff}");
+            }
         }
     }
 

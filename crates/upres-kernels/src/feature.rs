@@ -38,6 +38,10 @@ impl Drop for FeatureMap {
     }
 }
 
+/// The border every operation leaves around its output: 2 lets a Winograd tile of an
+/// odd-sized map read zeros past its edge and covers the padding of 3x3 and 5x5 kernels.
+pub const BORDER: usize = 2;
+
 /// Extra zeroed pixels after the last image, so that a micro-tile may read past the end of
 /// the last row (its extra outputs are discarded) without a bounds check.
 const SLACK_PIXELS: usize = 64;
@@ -199,6 +203,13 @@ impl FeatureMap {
 
     fn row_start(&self, img: usize, y: usize) -> usize {
         img * self.image_len() + ((y + self.pad) * self.padded_width() + self.pad) * self.c
+    }
+
+    /// Padded row `r` (0 is the top border's first row) of image `img`: `(w + 2 pad) * c`
+    /// values, the border included.
+    pub(crate) fn padded_row(&self, img: usize, r: usize) -> &[f32] {
+        let len = self.padded_width() * self.c;
+        &self.data[img * self.image_len() + r * len..][..len]
     }
 
     /// The `w * c` values of row `y` of image `img`.

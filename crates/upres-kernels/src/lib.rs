@@ -16,7 +16,9 @@ mod feature;
 pub mod pointwise;
 pub mod reshape;
 pub mod simd;
+pub mod winograd;
 
 pub use conv::{PackedConv, PackedConvTranspose, conv_transpose2d, conv2d};
-pub use feature::FeatureMap;
+pub use feature::{BORDER, FeatureMap};
 pub use pointwise::Act;
+pub use winograd::{WinogradConv, conv3x3_winograd};

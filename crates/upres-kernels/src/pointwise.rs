@@ -142,7 +142,10 @@ fn exp(x: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 0.5;
     let p = p * r * r + r + 1.0;
-    let bits = ((n as i32 + 127) as u32) << 23;
+    // 2^n in the exponent bits. `n + 127 + 2^23` is an exact float whose low mantissa bits
+    // are `n + 127`; shifting them into the exponent avoids a float-to-int conversion, which
+    // Rust's saturating `as` would keep from vectorising.
+    let bits = (n + 127.0 + 8_388_608.0).to_bits() << 23;
     p * f32::from_bits(bits)
 }
 

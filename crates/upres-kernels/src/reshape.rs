@@ -1,6 +1,6 @@
 //! Operations that move values between pixels and channels, resize, or pool.
 
-use crate::feature::FeatureMap;
+use crate::feature::{BORDER, FeatureMap};
 
 /// `[N, C * r^2, H, W]` to `[N, C, H * r, W * r]`: channel `c * r^2 + i * r + j` of pixel
 /// `(y, x)` goes to channel `c` of pixel `(y * r + i, x * r + j)` (PyTorch's `PixelShuffle`).
@@ -8,7 +8,7 @@ pub fn pixel_shuffle(x: &FeatureMap, r: usize) -> FeatureMap {
     let [n, cin, h, w] = x.dims();
     assert_eq!(cin % (r * r), 0, "pixel shuffle of {cin} channels by {r}");
     let c = cin / (r * r);
-    let mut out = FeatureMap::zeros(n, h * r, w * r, c, 1);
+    let mut out = FeatureMap::zeros(n, h * r, w * r, c, BORDER);
     for img in 0..n {
         for y in 0..h {
             let src = x.row(img, y);
@@ -36,7 +36,7 @@ pub fn pixel_unshuffle(x: &FeatureMap, r: usize) -> FeatureMap {
         "pixel unshuffle of {w}x{h} by {r}"
     );
     let cout = c * r * r;
-    let mut out = FeatureMap::zeros(n, h / r, w / r, cout, 1);
+    let mut out = FeatureMap::zeros(n, h / r, w / r, cout, BORDER);
     for img in 0..n {
         for y in 0..h / r {
             for i in 0..r {
@@ -58,7 +58,7 @@ pub fn pixel_unshuffle(x: &FeatureMap, r: usize) -> FeatureMap {
 /// Each pixel repeated `factor x factor` times.
 pub fn upsample_nearest(x: &FeatureMap, factor: usize) -> FeatureMap {
     let [n, c, h, w] = x.dims();
-    let mut out = FeatureMap::zeros(n, h * factor, w * factor, c, 1);
+    let mut out = FeatureMap::zeros(n, h * factor, w * factor, c, BORDER);
     for img in 0..n {
         for y in 0..h * factor {
             let src = x.row(img, y / factor);
@@ -82,7 +82,7 @@ pub fn upsample_bilinear(x: &FeatureMap, factor: usize) -> FeatureMap {
         (i0, i1, src - i0 as f32)
     };
     let columns: Vec<_> = (0..w * factor).map(|xd| taps(xd, w)).collect();
-    let mut out = FeatureMap::zeros(n, h * factor, w * factor, c, 1);
+    let mut out = FeatureMap::zeros(n, h * factor, w * factor, c, BORDER);
     for img in 0..n {
         for yd in 0..h * factor {
             let (y0, y1, fy) = taps(yd, h);
@@ -104,7 +104,7 @@ pub fn upsample_bilinear(x: &FeatureMap, factor: usize) -> FeatureMap {
 pub fn concat_channels(xs: &[FeatureMap]) -> FeatureMap {
     let [n, _, h, w] = xs[0].dims();
     let c: usize = xs.iter().map(FeatureMap::channels).sum();
-    let mut out = FeatureMap::zeros(n, h, w, c, 1);
+    let mut out = FeatureMap::zeros(n, h, w, c, BORDER);
     for img in 0..n {
         for y in 0..h {
             let dst = out.row_mut(img, y);
@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn shuffle_then_unshuffle_is_identity_and_follows_pytorch_order() {
         // One pixel, 4 channels, r = 2: channels 0..4 become the 2x2 block in row order.
-        let x = FeatureMap::from_nchw(1, 4, 1, 1, &[1.0, 2.0, 3.0, 4.0], 1);
+        let x = FeatureMap::from_nchw(1, 4, 1, 1, &[1.0, 2.0, 3.0, 4.0], BORDER);
         let y = pixel_shuffle(&x, 2);
         assert_eq!(y.dims(), [1, 1, 2, 2]);
         assert_eq!(y.to_nchw(), vec![1.0, 2.0, 3.0, 4.0]);
@@ -187,13 +187,13 @@ mod tests {
         let expected = [
             0.0, 0.25, 0.75, 1.0, 0.5, 0.75, 1.25, 1.5, 1.5, 1.75, 2.25, 2.5, 2.0, 2.25, 2.75, 3.0,
         ];
-        let x = FeatureMap::from_nchw(1, 1, 2, 2, &[0.0, 1.0, 2.0, 3.0], 1);
+        let x = FeatureMap::from_nchw(1, 1, 2, 2, &[0.0, 1.0, 2.0, 3.0], BORDER);
         assert_eq!(upsample_bilinear(&x, 2).to_nchw(), expected);
     }
 
     #[test]
     fn concat_pool_and_gate() {
-        let a = FeatureMap::from_nchw(1, 1, 1, 2, &[1.0, 3.0], 1);
+        let a = FeatureMap::from_nchw(1, 1, 1, 2, &[1.0, 3.0], BORDER);
         let b = FeatureMap::from_nchw(1, 2, 1, 2, &[5.0, 7.0, 9.0, 11.0], 0);
         let cat = concat_channels(&[a, b]);
         assert_eq!(cat.to_nchw(), vec![1.0, 3.0, 5.0, 7.0, 9.0, 11.0]);

@@ -16,6 +16,9 @@ pub struct Args {
     /// Also time burn's forward pass (the reference the fast engine replaces).
     #[arg(long)]
     burn: bool,
+    /// Also time the fast engine without Winograd (every convolution direct).
+    #[arg(long)]
+    direct: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -33,12 +36,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         dims[2],
         flop / 1e9
     );
-    let engines: &[Engine] = if args.burn {
-        &[Engine::Fast, Engine::Burn]
-    } else {
-        &[Engine::Fast]
-    };
-    for &engine in engines {
+    let mut engines = vec![Engine::Fast];
+    engines.extend(args.direct.then_some(Engine::Direct));
+    engines.extend(args.burn.then_some(Engine::Burn));
+    for engine in engines {
         let mut times: Vec<f64> = forward_times(&model, engine, dims, args.runs)?
             .iter()
             .map(|t| t.as_secs_f64())

@@ -1,0 +1,362 @@
+//! 3x3 convolutions by Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast
+//! Algorithms for Convolutional Neural Networks", CVPR 2016): each 2x2 block of outputs is
+//! computed from a 4x4 input tile with 16 multiplications per channel pair instead of 36.
+//!
+//! Per row of tiles: the input tiles are transformed (`V = Bᵀ d B`, channels contiguous),
+//! 16 matrix products `M[k] = V[k] · U[k]` over the channels (`U = G g Gᵀ`, packed once per
+//! layer) run on a 6 tiles x 16 output channels AVX2 micro-kernel, and the outputs are
+//! transformed back (`Y = Aᵀ M A`) with the bias added.
+
+use rayon::prelude::*;
+
+use crate::feature::{BORDER, FeatureMap};
+
+const _: () = assert!(BORDER == 2, "the tile indexing below assumes a border of 2");
+use crate::simd::simd_fn;
+
+/// Output channels per micro-tile (two AVX2 vectors).
+const LANES: usize = 16;
+/// Tiles per micro-tile.
+const TILE: usize = 6;
+/// Tiles transformed and multiplied together: the transformed inputs and products of a chunk
+/// (16 x 24 x channels each) stay in L2.
+const CHUNK: usize = 24;
+
+/// A 3x3 convolution's weights transformed for F(2x2, 3x3): `[16][c][co rounded up to 16]`.
+#[derive(Debug, Clone)]
+pub struct WinogradConv {
+    channels_in: usize,
+    channels_out: usize,
+    /// `channels_out` rounded up to a multiple of [`LANES`].
+    padded_out: usize,
+    transformed: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl WinogradConv {
+    /// Transforms `weight` (`[channels_out, channels_in, 3, 3]`) and `bias` for a stride-1
+    /// convolution with one pixel of zero padding.
+    pub fn new(
+        weight: &[f32],
+        bias: Option<&[f32]>,
+        channels_out: usize,
+        channels_in: usize,
+    ) -> Self {
+        assert_eq!(weight.len(), channels_out * channels_in * 9, "weight size");
+        let padded_out = channels_out.next_multiple_of(LANES);
+        let mut transformed = vec![0.0; 16 * channels_in * padded_out];
+        for o in 0..channels_out {
+            for i in 0..channels_in {
+                let g = &weight[(o * channels_in + i) * 9..][..9];
+                // G g: 4x3, then (G g) Gᵀ: 4x4, with G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1].
+                let mut gg = [[0.0f32; 3]; 4];
+                for col in 0..3 {
+                    let (a, b, c) = (g[col], g[3 + col], g[6 + col]);
+                    gg[0][col] = a;
+                    gg[1][col] = 0.5 * (a + b + c);
+                    gg[2][col] = 0.5 * (a - b + c);
+                    gg[3][col] = c;
+                }
+                for (r, row) in gg.iter().enumerate() {
+                    let [a, b, c] = *row;
+                    let u = [a, 0.5 * (a + b + c), 0.5 * (a - b + c), c];
+                    for (col, v) in u.into_iter().enumerate() {
+                        transformed[((r * 4 + col) * channels_in + i) * padded_out + o] = v;
+                    }
+                }
+            }
+        }
+        let mut padded_bias = vec![0.0; padded_out];
+        if let Some(bias) = bias {
+            assert_eq!(bias.len(), channels_out, "bias size");
+            padded_bias[..channels_out].copy_from_slice(bias);
+        }
+        Self {
+            channels_in,
+            channels_out,
+            padded_out,
+            transformed,
+            bias: padded_bias,
+        }
+    }
+}
+
+/// The 3x3 convolution (padding 1) of `x` by `conv`, with a border of [`BORDER`] (2) on
+/// the output.
+pub fn conv3x3_winograd(x: FeatureMap, conv: &WinogradConv) -> FeatureMap {
+    assert_eq!(x.channels(), conv.channels_in, "input channels");
+    // Tiles read 4x4 pixels from one pixel above and left of their outputs; a border of 2
+    // lets the last tile of an odd size read zeros past the edge.
+    let x = if x.pad() >= 2 { x } else { x.with_pad(2) };
+    let [n, _, h, w] = x.dims();
+    let co = conv.channels_out;
+    let mut out = FeatureMap::zeros(n, h, w, co, BORDER);
+    let out_row = (w + 4) * co;
+    for img in 0..n {
+        let x = &x;
+        let image = out.image_mut(img);
+        image[2 * out_row..(h + 2) * out_row]
+            .par_chunks_mut(2 * out_row)
+            .enumerate()
+            .for_each_init(
+                || Scratch::new(conv),
+                |scratch, (ty, rows)| tile_row(x, conv, img, ty, rows, scratch),
+            );
+    }
+    out
+}
+
+/// A task's working memory, reused across its tile rows.
+struct Scratch {
+    /// Transformed input tiles of a chunk: `[16][CHUNK][c]`.
+    v: Vec<f32>,
+    /// Their products with the weights: `[16][CHUNK][padded co]`.
+    m: Vec<f32>,
+    /// One tile's 2x2 outputs, each `co` values.
+    y: [Vec<f32>; 4],
+}
+
+impl Scratch {
+    fn new(conv: &WinogradConv) -> Self {
+        Self {
+            v: vec![0.0; 16 * CHUNK * conv.channels_in],
+            m: vec![0.0; 16 * CHUNK * conv.padded_out],
+            y: std::array::from_fn(|_| vec![0.0; conv.channels_out]),
+        }
+    }
+}
+
+/// Output rows `2 ty` and `2 ty + 1` (`rows` holds one or two padded output rows).
+fn tile_row(
+    x: &FeatureMap,
+    conv: &WinogradConv,
+    img: usize,
+    ty: usize,
+    rows: &mut [f32],
+    scratch: &mut Scratch,
+) {
+    let (c, co, po) = (conv.channels_in, conv.channels_out, conv.padded_out);
+    let w = x.width();
+    let tiles = w.div_ceil(2);
+    let out_row = (w + 4) * co;
+    let Scratch { v, m, y } = scratch;
+    // The 4 input rows of this tile row, from one above its first output row; each starts
+    // one pixel left of the first output column.
+    let input: Vec<&[f32]> = (0..4)
+        .map(|r| {
+            let row = x.padded_row(img, 2 * ty + r + x.pad() - 1);
+            &row[(x.pad() - 1) * c..]
+        })
+        .collect();
+    for first in (0..tiles).step_by(CHUNK) {
+        let count = CHUNK.min(tiles - first);
+        for t in 0..count {
+            let col = 2 * (first + t) * c;
+            let d: [&[f32]; 4] = std::array::from_fn(|r| &input[r][col..col + 4 * c]);
+            transform_input(d, c, CHUNK * c, &mut v[t * c..]);
+        }
+        for k in 0..16 {
+            let u = &conv.transformed[k * c * po..][..c * po];
+            let vk = &v[k * CHUNK * c..][..CHUNK * c];
+            let mk = &mut m[k * CHUNK * po..][..CHUNK * po];
+            multiply(vk, u, c, po, count, mk);
+        }
+        for t in 0..count {
+            let xo = 2 * (first + t);
+            transform_output(&m[t * po..], CHUNK * po, &conv.bias[..co], y);
+            for (r, out) in rows.chunks_exact_mut(out_row).enumerate() {
+                for dx in 0..2.min(w - xo) {
+                    out[(xo + dx + 2) * co..][..co].copy_from_slice(&y[2 * r + dx]);
+                }
+            }
+        }
+    }
+}
+
+simd_fn! {
+    /// `V = Bᵀ d B` for one tile, channels in the inner loop: `d[r]` holds the tile's row
+    /// `r` (4 pixels x `c`), and `V[k]` is written at `out[k * stride..][..c]`, with
+    /// Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+    fn transform_input(d: [&[f32]; 4], c: usize, stride: usize, out: &mut [f32]) {
+        // Bᵀ d: combinations of rows, one pixel column at a time.
+        let mut t = [[0.0f32; 4]; 4];
+        for i in 0..c {
+            for (col, tc) in t.iter_mut().enumerate() {
+                let (a, b, e, f) = (d[0][col * c + i], d[1][col * c + i], d[2][col * c + i], d[3][col * c + i]);
+                *tc = [a - e, b + e, e - b, b - f];
+            }
+            // (Bᵀ d) B: the same combinations of columns.
+            for r in 0..4 {
+                let (a, b, e, f) = (t[0][r], t[1][r], t[2][r], t[3][r]);
+                out[(r * 4) * stride + i] = a - e;
+                out[(r * 4 + 1) * stride + i] = b + e;
+                out[(r * 4 + 2) * stride + i] = e - b;
+                out[(r * 4 + 3) * stride + i] = b - f;
+            }
+        }
+    }
+}
+
+simd_fn! {
+    /// `Y = Aᵀ M A + bias` for one tile, channels in the inner loop: `M[k]` is read at
+    /// `m[k * stride..][..co]`, and `y[2 r + c]` receives output row `r`, column `c`, with
+    /// Aᵀ = [1 1 1 0; 0 1 -1 -1].
+    fn transform_output(m: &[f32], stride: usize, bias: &[f32], y: &mut [Vec<f32>; 4]) {
+        let [y00, y01, y10, y11] = y;
+        for (o, &b) in bias.iter().enumerate() {
+            let mut s = [[0.0f32; 4]; 2];
+            for col in 0..4 {
+                let p0 = m[col * stride + o];
+                let p1 = m[(4 + col) * stride + o];
+                let p2 = m[(8 + col) * stride + o];
+                let p3 = m[(12 + col) * stride + o];
+                s[0][col] = p0 + p1 + p2;
+                s[1][col] = p1 - p2 - p3;
+            }
+            y00[o] = s[0][0] + s[0][1] + s[0][2] + b;
+            y01[o] = s[0][1] - s[0][2] - s[0][3] + b;
+            y10[o] = s[1][0] + s[1][1] + s[1][2] + b;
+            y11[o] = s[1][1] - s[1][2] - s[1][3] + b;
+        }
+    }
+}
+
+/// `m[t][o] = sum over i of v[t][i] * u[i][o]` for `count` tiles (`po` output channels, a
+/// multiple of 16).
+fn multiply(v: &[f32], u: &[f32], c: usize, po: usize, count: usize, m: &mut [f32]) {
+    for block in (0..po).step_by(LANES) {
+        for t in (0..count).step_by(TILE) {
+            let rows = TILE.min(count - t);
+            micro_tile(
+                &v[t * c..],
+                c,
+                &u[block..],
+                po,
+                &mut m[t * po + block..],
+                rows,
+            );
+        }
+    }
+}
+
+/// `m[r * po + l] = sum over i < c of v[r * c + i] * u[i * po + l]` for `r < rows` (at most
+/// 6 tiles) and 16 channels. Rows past `rows` read the rest of `v` (zeros or stale values)
+/// and are not stored.
+#[inline(always)]
+fn micro_tile(v: &[f32], c: usize, u: &[f32], po: usize, m: &mut [f32], rows: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::simd::has_avx2_fma() {
+        assert!(v.len() >= TILE * c && u.len() >= (c - 1) * po + LANES);
+        assert!(rows <= TILE && m.len() >= (rows - 1) * po + LANES);
+        // SAFETY: the CPU has AVX2 and FMA; the accesses are within the bounds checked above.
+        unsafe { avx2::micro_tile(v.as_ptr(), c, u.as_ptr(), po, m.as_mut_ptr(), rows) };
+        return;
+    }
+    for r in 0..rows {
+        for l in 0..LANES {
+            m[r * po + l] = (0..c).map(|i| v[r * c + i] * u[i * po + l]).sum();
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    /// 6 tiles x 16 output channels in 12 accumulators: per input channel, two vectors of
+    /// `u` and one broadcast per tile; the first `rows` tiles are stored at `m`, `po` apart.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA; `v` must hold `6 * c` floats, `u` at least
+    /// `(c - 1) * po + 16` and `m` at least `(rows - 1) * po + 16`, with `rows <= 6`.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn micro_tile(
+        v: *const f32,
+        c: usize,
+        u: *const f32,
+        po: usize,
+        m: *mut f32,
+        rows: usize,
+    ) {
+        unsafe {
+            let z = _mm256_setzero_ps();
+            let (mut a00, mut a01, mut a10, mut a11, mut a20, mut a21) = (z, z, z, z, z, z);
+            let (mut a30, mut a31, mut a40, mut a41, mut a50, mut a51) = (z, z, z, z, z, z);
+            for i in 0..c {
+                let w = u.add(i * po);
+                let w0 = _mm256_loadu_ps(w);
+                let w1 = _mm256_loadu_ps(w.add(8));
+                let p = v.add(i);
+                let x = _mm256_broadcast_ss(&*p);
+                a00 = _mm256_fmadd_ps(x, w0, a00);
+                a01 = _mm256_fmadd_ps(x, w1, a01);
+                let x = _mm256_broadcast_ss(&*p.add(c));
+                a10 = _mm256_fmadd_ps(x, w0, a10);
+                a11 = _mm256_fmadd_ps(x, w1, a11);
+                let x = _mm256_broadcast_ss(&*p.add(2 * c));
+                a20 = _mm256_fmadd_ps(x, w0, a20);
+                a21 = _mm256_fmadd_ps(x, w1, a21);
+                let x = _mm256_broadcast_ss(&*p.add(3 * c));
+                a30 = _mm256_fmadd_ps(x, w0, a30);
+                a31 = _mm256_fmadd_ps(x, w1, a31);
+                let x = _mm256_broadcast_ss(&*p.add(4 * c));
+                a40 = _mm256_fmadd_ps(x, w0, a40);
+                a41 = _mm256_fmadd_ps(x, w1, a41);
+                let x = _mm256_broadcast_ss(&*p.add(5 * c));
+                a50 = _mm256_fmadd_ps(x, w0, a50);
+                a51 = _mm256_fmadd_ps(x, w1, a51);
+            }
+            let acc = [
+                (a00, a01),
+                (a10, a11),
+                (a20, a21),
+                (a30, a31),
+                (a40, a41),
+                (a50, a51),
+            ];
+            for (r, (lo, hi)) in acc.into_iter().enumerate().take(rows) {
+                _mm256_storeu_ps(m.add(r * po), lo);
+                _mm256_storeu_ps(m.add(r * po + 8), hi);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conv::{PackedConv, conv2d};
+
+    #[test]
+    fn equals_the_direct_convolution() {
+        // Odd and even sizes, channel counts off the 16-lane blocks, batch 2.
+        for (c, co, h, w) in [
+            (16, 20, 7, 9),
+            (24, 16, 10, 4),
+            (19, 33, 1, 1),
+            (64, 64, 13, 30),
+        ] {
+            let values: Vec<f32> = (0..2 * c * h * w)
+                .map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0)
+                .collect();
+            let weight: Vec<f32> = (0..co * c * 9)
+                .map(|i| ((i * 53 % 97) as f32 / 97.0) - 0.5)
+                .collect();
+            let bias: Vec<f32> = (0..co).map(|i| i as f32 * 0.1).collect();
+            let x = FeatureMap::from_nchw(2, c, h, w, &values, 1);
+            let direct = conv2d(
+                x.clone(),
+                &PackedConv::new(&weight, Some(&bias), co, c, 3, 1),
+            );
+            let fast = conv3x3_winograd(x, &WinogradConv::new(&weight, Some(&bias), co, c));
+            assert_eq!(fast.dims(), direct.dims());
+            let diff = fast
+                .to_nchw()
+                .iter()
+                .zip(direct.to_nchw())
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(diff < 1e-4, "c {c} co {co} {h}x{w}: {diff}");
+        }
+    }
+}
