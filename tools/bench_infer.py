@@ -10,8 +10,10 @@ gradients, `torch.set_num_threads`, median after one warm-up) in its default NCH
 in channels_last (oneDNN's faster path on CPUs), then runs `upres bench-infer` on the same
 shapes with the same number of threads (RAYON_NUM_THREADS), and prints a Markdown table with
 the medians, GFLOP/s, the share of the CPU's measured FMA peak and the ratios upres /
-PyTorch (below 1: upres is faster). With --write, the table replaces the part of the file
-between the `bench-infer` markers.
+PyTorch (below 1: upres is faster). The three are interleaved over --rounds rounds and each
+figure is the median of its rounds' medians, so that a drift in the machine's speed does not
+favour whichever ran first. With --write, the table replaces the part of the file between
+the `bench-infer` markers.
 """
 
 import argparse
@@ -68,15 +70,23 @@ def main():
     parser.add_argument("--upres", required=True, help="path to the upres binary")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--write", help="Markdown file whose marked section gets the table")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     rows = []
     for name, scale, side, make in CASES:
-        nchw = pytorch_median(make, side, args.runs, torch.contiguous_format)
-        last = pytorch_median(make, side, args.runs, torch.channels_last)
-        gflop, peak, upres_s = upres_run(args.upres, name, scale, side, args.runs, args.threads)
+        rounds = []
+        for _ in range(args.rounds):
+            rounds.append(
+                (
+                    pytorch_median(make, side, args.runs, torch.contiguous_format),
+                    pytorch_median(make, side, args.runs, torch.channels_last),
+                    *upres_run(args.upres, name, scale, side, args.runs, args.threads),
+                )
+            )
+        nchw, last, gflop, peak, upres_s = (statistics.median(r[i] for r in rounds) for i in range(5))
         rows.append(
             f"| {name} x{scale} | {side}x{side} | {gflop:.2f} | {nchw * 1e3:.1f} | "
             f"{last * 1e3:.1f} ({gflop / last:.0f} GFLOP/s) | {upres_s * 1e3:.1f} "
@@ -85,10 +95,11 @@ def main():
         )
     table = "\n".join(
         [
-            f"PyTorch {torch.__version__}, {args.threads} threads, median of {args.runs} runs, "
+            f"PyTorch {torch.__version__}, {args.threads} threads, median over {args.rounds} "
+            f"interleaved rounds of the median of {args.runs} runs, "
             f"{platform.processor() or platform.machine()}; "
             f"`python tools/bench_infer.py --upres target/release/upres --threads {args.threads} "
-            f"--runs {args.runs} --write BENCHMARKS.md`",
+            f"--runs {args.runs} --rounds {args.rounds} --write BENCHMARKS.md`",
             "",
             "| model | input | GFLOP | PyTorch NCHW ms | PyTorch channels_last ms | upres ms "
             "(share of measured FMA peak) | upres / PyTorch (NCHW / channels_last) |",

@@ -110,7 +110,7 @@ pub fn conv2d(x: FeatureMap, conv: &PackedConv) -> FeatureMap {
     let wp = x.padded_width();
     let ho = x.height() + 2 * conv.pad + 1 - k;
     let wo = x.width() + 2 * conv.pad + 1 - k;
-    let mut out = FeatureMap::zeros(x.batch(), ho, wo, co, BORDER);
+    let mut out = FeatureMap::for_overwrite(x.batch(), ho, wo, co, BORDER);
     // Where each kernel row's span starts, relative to the output pixel's position.
     let offsets: Vec<usize> = (0..k).map(|ky| ((ky + shift) * wp + shift) * c).collect();
     let geometry = Geometry {
@@ -397,7 +397,7 @@ pub fn conv_transpose2d(x: FeatureMap, conv: &PackedConvTranspose) -> FeatureMap
     let size = |n: usize| (n - 1) * s + k + conv.pad_out - 2 * p;
     let (ho, wo) = (size(x.height()), size(x.width()));
     let co = conv.channels_out;
-    let mut out = FeatureMap::zeros(x.batch(), ho, wo, co, BORDER);
+    let mut out = FeatureMap::for_overwrite(x.batch(), ho, wo, co, BORDER);
     let out_row = (wo + 2 * BORDER) * co;
     for img in 0..x.batch() {
         out.image_mut(img)[BORDER * out_row..(ho + BORDER) * out_row]

@@ -8,8 +8,9 @@ use std::sync::Mutex;
 static POOL: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
 const POOL_BYTES: usize = 256 << 20;
 
-/// A zeroed buffer of `len` values, recycled from the pool when one is large enough.
-fn zeroed(len: usize) -> Vec<f32> {
+/// A buffer of `len` values, recycled from the pool when one is large enough (holding stale
+/// values then), else freshly zeroed.
+fn buffer(len: usize) -> Vec<f32> {
     let recycled = {
         let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
         let best = (0..pool.len())
@@ -19,8 +20,8 @@ fn zeroed(len: usize) -> Vec<f32> {
     };
     match recycled {
         Some(mut buffer) => {
-            buffer.clear();
             buffer.resize(len, 0.0);
+            buffer.truncate(len);
             buffer
         }
         None => vec![0.0; len],
@@ -60,17 +61,40 @@ pub struct FeatureMap {
 }
 
 impl FeatureMap {
-    /// All zeros.
-    pub fn zeros(n: usize, h: usize, w: usize, c: usize, pad: usize) -> Self {
+    /// A map whose border and slack are zero and whose interior is unspecified: for
+    /// producers that write every interior value (zeroing a recycled buffer first would cost
+    /// a pass over memory per layer).
+    pub(crate) fn for_overwrite(n: usize, h: usize, w: usize, c: usize, pad: usize) -> Self {
         let image = (h + 2 * pad) * (w + 2 * pad) * c;
-        Self {
+        let mut map = Self {
             n,
             h,
             w,
             c,
             pad,
-            data: zeroed(n * image + SLACK_PIXELS * c),
+            data: buffer(n * image + SLACK_PIXELS * c),
+        };
+        map.clear_border();
+        map
+    }
+
+    /// Zeroes the border of every image and the slack.
+    fn clear_border(&mut self) {
+        let row = self.padded_width() * self.c;
+        let (edge, interior) = (self.pad * row, self.pad * self.c);
+        let image = self.image_len();
+        for img in 0..self.n {
+            let data = &mut self.data[img * image..][..image];
+            data[..edge].fill(0.0);
+            data[image - edge..].fill(0.0);
+            for r in self.pad..self.pad + self.h {
+                let line = &mut data[r * row..][..row];
+                line[..interior].fill(0.0);
+                line[row - interior..].fill(0.0);
+            }
         }
+        let used = self.n * image;
+        self.data[used..].fill(0.0);
     }
 
     /// From `n` interleaved (HWC) images, each value multiplied by `scale`.
@@ -88,7 +112,7 @@ impl FeatureMap {
             n * h * w * c,
             "interleaved data of the wrong length"
         );
-        let mut map = Self::zeros(n, h, w, c, pad);
+        let mut map = Self::for_overwrite(n, h, w, c, pad);
         for img in 0..n {
             for y in 0..h {
                 let src = &values[(img * h + y) * w * c..][..w * c];
@@ -103,7 +127,7 @@ impl FeatureMap {
     /// From an NCHW tensor's values.
     pub fn from_nchw(n: usize, c: usize, h: usize, w: usize, values: &[f32], pad: usize) -> Self {
         assert_eq!(values.len(), n * c * h * w, "NCHW data of the wrong length");
-        let mut map = Self::zeros(n, h, w, c, pad);
+        let mut map = Self::for_overwrite(n, h, w, c, pad);
         for img in 0..n {
             for y in 0..h {
                 let row = map.row_mut(img, y);
@@ -239,7 +263,7 @@ impl FeatureMap {
         if pad == self.pad {
             return self;
         }
-        let mut out = Self::zeros(self.n, self.h, self.w, self.c, pad);
+        let mut out = Self::for_overwrite(self.n, self.h, self.w, self.c, pad);
         for img in 0..self.n {
             for y in 0..self.h {
                 out.row_mut(img, y).copy_from_slice(self.row(img, y));

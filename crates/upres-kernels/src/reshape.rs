@@ -8,7 +8,7 @@ pub fn pixel_shuffle(x: &FeatureMap, r: usize) -> FeatureMap {
     let [n, cin, h, w] = x.dims();
     assert_eq!(cin % (r * r), 0, "pixel shuffle of {cin} channels by {r}");
     let c = cin / (r * r);
-    let mut out = FeatureMap::zeros(n, h * r, w * r, c, BORDER);
+    let mut out = FeatureMap::for_overwrite(n, h * r, w * r, c, BORDER);
     for img in 0..n {
         for y in 0..h {
             let src = x.row(img, y);
@@ -36,7 +36,7 @@ pub fn pixel_unshuffle(x: &FeatureMap, r: usize) -> FeatureMap {
         "pixel unshuffle of {w}x{h} by {r}"
     );
     let cout = c * r * r;
-    let mut out = FeatureMap::zeros(n, h / r, w / r, cout, BORDER);
+    let mut out = FeatureMap::for_overwrite(n, h / r, w / r, cout, BORDER);
     for img in 0..n {
         for y in 0..h / r {
             for i in 0..r {
@@ -58,7 +58,7 @@ pub fn pixel_unshuffle(x: &FeatureMap, r: usize) -> FeatureMap {
 /// Each pixel repeated `factor x factor` times.
 pub fn upsample_nearest(x: &FeatureMap, factor: usize) -> FeatureMap {
     let [n, c, h, w] = x.dims();
-    let mut out = FeatureMap::zeros(n, h * factor, w * factor, c, BORDER);
+    let mut out = FeatureMap::for_overwrite(n, h * factor, w * factor, c, BORDER);
     for img in 0..n {
         for y in 0..h * factor {
             let src = x.row(img, y / factor);
@@ -82,7 +82,7 @@ pub fn upsample_bilinear(x: &FeatureMap, factor: usize) -> FeatureMap {
         (i0, i1, src - i0 as f32)
     };
     let columns: Vec<_> = (0..w * factor).map(|xd| taps(xd, w)).collect();
-    let mut out = FeatureMap::zeros(n, h * factor, w * factor, c, BORDER);
+    let mut out = FeatureMap::for_overwrite(n, h * factor, w * factor, c, BORDER);
     for img in 0..n {
         for yd in 0..h * factor {
             let (y0, y1, fy) = taps(yd, h);
@@ -104,7 +104,7 @@ pub fn upsample_bilinear(x: &FeatureMap, factor: usize) -> FeatureMap {
 pub fn concat_channels(xs: &[FeatureMap]) -> FeatureMap {
     let [n, _, h, w] = xs[0].dims();
     let c: usize = xs.iter().map(FeatureMap::channels).sum();
-    let mut out = FeatureMap::zeros(n, h, w, c, BORDER);
+    let mut out = FeatureMap::for_overwrite(n, h, w, c, BORDER);
     for img in 0..n {
         for y in 0..h {
             let dst = out.row_mut(img, y);
@@ -129,7 +129,7 @@ pub fn concat_channels(xs: &[FeatureMap]) -> FeatureMap {
 /// The mean of each channel over the image: `[N, C, 1, 1]`.
 pub fn global_mean(x: &FeatureMap) -> FeatureMap {
     let [n, c, h, w] = x.dims();
-    let mut out = FeatureMap::zeros(n, 1, 1, c, 0);
+    let mut out = FeatureMap::for_overwrite(n, 1, 1, c, 0);
     for img in 0..n {
         let mut sums = vec![0.0f64; c];
         for y in 0..h {

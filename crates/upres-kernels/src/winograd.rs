@@ -90,7 +90,7 @@ pub fn conv3x3_winograd(x: FeatureMap, conv: &WinogradConv) -> FeatureMap {
     let x = if x.pad() >= 2 { x } else { x.with_pad(2) };
     let [n, _, h, w] = x.dims();
     let co = conv.channels_out;
-    let mut out = FeatureMap::zeros(n, h, w, co, BORDER);
+    let mut out = FeatureMap::for_overwrite(n, h, w, co, BORDER);
     let out_row = (w + 4) * co;
     for img in 0..n {
         let x = &x;
