@@ -244,6 +244,19 @@ pub fn load_model(path: &Path, device: &Device) -> Result<SrModel, UpscaleError>
     Ok(upres_models::load(&weights_file(path)?, device)?)
 }
 
+/// The trained model `name` stands for, if any: a built-in model of the [`zoo`], an upres
+/// weights file, or a training run's folder (see [`load_model`]).
+pub fn find_model(name: &str, device: &Device) -> Result<Option<SrModel>, UpscaleError> {
+    if let Some(entry) = zoo::find(name) {
+        return Ok(Some(entry.load(device)?));
+    }
+    let path = Path::new(name);
+    if path.exists() {
+        return Ok(Some(load_model(path, device)?));
+    }
+    Ok(None)
+}
+
 /// The method `--model NAME` stands for: an interpolation (`bicubic`, `bilinear`,
 /// `lanczos3`, `nearest`), a built-in model of the [`zoo`], an upres weights file, or a
 /// training run's folder (see [`load_model`]), run on the CPU.
@@ -251,15 +264,8 @@ pub fn open_method(name: &str, alpha: AlphaMode) -> Result<Box<dyn Upscaler>, Up
     if let Ok(filter) = name.parse::<Filter>() {
         return Ok(Box::new(Interpolation(filter)));
     }
-    if let Some(entry) = zoo::find(name) {
-        let device = Device::flex();
-        let model = entry.load(&device)?;
-        return Ok(Box::new(ModelUpscaler::new(model, device, alpha)));
-    }
-    let path = Path::new(name);
-    if path.exists() {
-        let device = Device::flex();
-        let model = load_model(path, &device)?;
+    let device = Device::flex();
+    if let Some(model) = find_model(name, &device)? {
         return Ok(Box::new(ModelUpscaler::new(model, device, alpha)));
     }
     if upres_models::spec(name).is_ok() {

@@ -29,7 +29,7 @@ enum Command {
     Models(commands::models::Args),
     /// Print a model file's metadata: architecture, scale, recipe, scores.
     Info(commands::info::Args),
-    /// Package a training run's best weights as one .upres model file.
+    /// Package a training run's best weights as one .upres model file, or any model as ONNX.
     Export(commands::export::Args),
     /// Convert a PyTorch checkpoint of a registered architecture to a .upres model file.
     Import(commands::import::Args),

@@ -1,0 +1,104 @@
+//! Every architecture exported to ONNX and run by onnxruntime (`tools/onnx_run.py`, in the
+//! Python found at `UPRES_PYTHON`, else `tools/.venv/bin/python`, else `python3`) gives
+//! upres's own output within 1e-4, at two input sizes with batch 2.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use burn::tensor::Device;
+use upres_export::export_onnx;
+use upres_infer::fast::FastOps;
+use upres_kernels::{BORDER, FeatureMap};
+use upres_models::registry::{InputKind, build, specs};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn python() -> PathBuf {
+    if let Some(python) = std::env::var_os("UPRES_PYTHON") {
+        return python.into();
+    }
+    let venv = repo().join("tools/.venv/bin/python");
+    if venv.exists() {
+        venv
+    } else {
+        "python3".into()
+    }
+}
+
+fn write_f32(path: &Path, values: &[f32]) {
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn read_f32(path: &Path) -> Vec<f32> {
+    std::fs::read(path)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+#[test]
+fn every_architecture_matches_onnxruntime() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Device::flex();
+    for spec in specs() {
+        let scale = spec.scales[0];
+        let model = build(spec.name, scale, &device).unwrap();
+        let onnx = dir.path().join(format!("{}.onnx", spec.name));
+        export_onnx(&model, &onnx).unwrap();
+        let m = model.input_multiple();
+        let up = match model.input() {
+            InputKind::LowResolution => 1,
+            InputKind::Upsampled => scale,
+        };
+        let c = spec.color.channels();
+        let mut args = vec![onnx.display().to_string()];
+        let mut cases = Vec::new();
+        for (i, (h, w)) in [(6, 5), (9, 11)].into_iter().enumerate() {
+            let dims = [2, c, h * m * up, w * m * up];
+            let len: usize = dims.iter().product();
+            let x: Vec<f32> = (0..len)
+                .map(|k| ((k * 7919 + i) % 1000) as f32 / 1000.0)
+                .collect();
+            let input = dir.path().join(format!("{}_{i}.in", spec.name));
+            let output = dir.path().join(format!("{}_{i}.out", spec.name));
+            write_f32(&input, &x);
+            let shape = dims.map(|d| d.to_string()).join(",");
+            args.extend([
+                input.display().to_string(),
+                shape,
+                output.display().to_string(),
+            ]);
+            cases.push((dims, x, output));
+        }
+        let status = Command::new(python())
+            .arg(repo().join("tools/onnx_run.py"))
+            .args(&args)
+            .status()
+            .expect("running Python: set UPRES_PYTHON or create tools/.venv (see .ci/run)");
+        assert!(
+            status.success(),
+            "tools/onnx_run.py failed: it needs onnxruntime and numpy (pip install onnxruntime numpy)"
+        );
+        for (dims, x, output) in cases {
+            let [n, c, h, w] = dims;
+            let fast = FastOps::new();
+            let ours = model
+                .run(&fast, dims, FeatureMap::from_nchw(n, c, h, w, &x, BORDER))
+                .unwrap();
+            let theirs = read_f32(&output);
+            let ours = ours.to_nchw();
+            assert_eq!(ours.len(), theirs.len(), "{} {dims:?}", spec.name);
+            let diff = ours
+                .iter()
+                .zip(&theirs)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            println!("{} x{scale} {dims:?}: max abs diff {diff:.2e}", spec.name);
+            assert!(diff <= 1e-4, "{} {dims:?}: max abs diff {diff}", spec.name);
+        }
+    }
+}
