@@ -11,7 +11,6 @@ use std::path::Path;
 
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::{BatchNorm, PaddingConfig2d};
-use burn::tensor::Tensor;
 use onnx_protobuf::attribute_proto::AttributeType;
 use onnx_protobuf::tensor_proto::DataType;
 use onnx_protobuf::tensor_shape_proto::{Dimension, dimension};
@@ -20,7 +19,7 @@ use onnx_protobuf::{
     AttributeProto, GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
     TensorShapeProto, TypeProto, ValueInfoProto,
 };
-use upres_models::{Activation, ModelError, SrModel, SrOps, Upsample};
+use upres_models::{Activation, ModelError, SrModel, SrOps, Upsample, layer_values as values};
 
 /// The opset the graph is written for (DepthToSpace's `CRD` mode needs 11; 17 is what the
 /// deployment targets ask for).
@@ -58,14 +57,6 @@ pub struct OnnxValue {
 #[derive(Default)]
 pub struct OnnxOps {
     graph: RefCell<GraphProto>,
-}
-
-fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .expect("f32 tensor data")
 }
 
 fn ints(name: &str, values: &[usize]) -> AttributeProto {

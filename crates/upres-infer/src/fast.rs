@@ -11,12 +11,11 @@ use std::sync::{Arc, Mutex};
 use burn::module::ParamId;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::{BatchNorm, PRelu, PaddingConfig2d};
-use burn::tensor::Tensor;
 use upres_kernels::{
     Act, FeatureMap, PackedConv, PackedConvTranspose, WinogradConv, conv_transpose2d, conv2d,
     conv3x3_winograd, pointwise, reshape,
 };
-use upres_models::{Activation, SrOps, Upsample};
+use upres_models::{Activation, SrOps, Upsample, layer_values as values};
 
 /// A layer's parameters in the form the kernels take.
 enum Packed {
@@ -40,14 +39,6 @@ impl Default for FastOps {
             winograd: true,
         }
     }
-}
-
-fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .expect("f32 tensor data")
 }
 
 fn square(kind: &str, size: [usize; 2]) -> usize {

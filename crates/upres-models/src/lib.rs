@@ -20,7 +20,7 @@ pub mod weights;
 
 pub use arch::SrNetwork;
 pub use error::{ModelError, WeightsError};
-pub use ops::{Activation, BurnOps, CostOps, SrOps, Upsample};
+pub use ops::{Activation, BurnOps, CostOps, SrOps, Upsample, layer_values};
 pub use registry::{
     ColorSpace, InputKind, ModelEntry, ModelSpec, SrModel, build, entries, load, load_from, spec,
     specs,

@@ -13,6 +13,16 @@ use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Tensor, TensorData};
 
+/// The values of a layer's parameter or buffer, as `f32` in row-major order: what the
+/// implementations of [`SrOps`] outside burn read from the modules they are given.
+pub fn layer_values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("f32 data after conversion")
+}
+
 /// A pointwise activation.
 #[derive(Debug, Clone, Copy)]
 pub enum Activation<'a> {

@@ -2,11 +2,8 @@ use upres_infer::bench::{Engine, forward_times, input_dims, multiply_adds};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Registry name of the model (random weights: speed does not depend on them).
-    #[arg(short, long, default_value = "edsr-baseline")]
-    model: String,
-    #[arg(short, long, default_value_t = 4)]
-    scale: usize,
+    #[command(flatten)]
+    arch: super::BenchArchitecture,
     /// Side of the square low-resolution input.
     #[arg(long, default_value_t = 128)]
     size: usize,
@@ -23,15 +20,19 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.runs > 0, "--runs must be positive");
-    let model = upres_models::build(&args.model, args.scale, &burn::tensor::Device::flex())?;
+    let model = upres_models::build(
+        &args.arch.model,
+        args.arch.scale,
+        &burn::tensor::Device::flex(),
+    )?;
     let dims = input_dims(&model, args.size);
     let flop = 2.0 * multiply_adds(&model, dims)? as f64;
     let threads = rayon::current_num_threads();
     let peak = upres_kernels::simd::peak_gflops();
     println!(
         "{} x{} on {}x{}: {:.2} GFLOP per pass; {threads} threads, measured fp32 FMA peak {peak:.1} GFLOP/s",
-        args.model,
-        args.scale,
+        args.arch.model,
+        args.arch.scale,
         dims[3],
         dims[2],
         flop / 1e9

@@ -2,11 +2,8 @@ use upres_train::bench::step_times;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Registry name of the model.
-    #[arg(short, long, default_value = "edsr-baseline")]
-    model: String,
-    #[arg(short, long, default_value_t = 4)]
-    scale: usize,
+    #[command(flatten)]
+    arch: super::BenchArchitecture,
     #[arg(long, default_value_t = 16)]
     batch: usize,
     /// LR patch side.
@@ -19,17 +16,22 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.steps > 0, "--steps must be positive");
-    let mut times: Vec<f64> =
-        step_times(&args.model, args.scale, args.batch, args.patch, args.steps)?
-            .iter()
-            .map(|t| t.as_secs_f64())
-            .collect();
+    let mut times: Vec<f64> = step_times(
+        &args.arch.model,
+        args.arch.scale,
+        args.batch,
+        args.patch,
+        args.steps,
+    )?
+    .iter()
+    .map(|t| t.as_secs_f64())
+    .collect();
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     println!(
         "upres (burn flex) {} x{} batch {} patch {}: median {median:.3} s/step ({:.3} it/s) over {} steps",
-        args.model,
-        args.scale,
+        args.arch.model,
+        args.arch.scale,
         args.batch,
         args.patch,
         1.0 / median,
