@@ -18,6 +18,13 @@ pub trait Upscaler: Send + Sync {
     /// match whole-image output. `None` for methods with global context (pooling over the
     /// whole input), which tiling can only approximate.
     fn receptive_radius(&self) -> Option<usize>;
+
+    /// Working memory, in bytes, to upscale one `side x side` tile (margins included) by
+    /// `scale`, if the method knows it: networks do (their largest feature maps), and the
+    /// pipeline sizes tiles from it. `None`: small and proportional to the image.
+    fn tile_bytes(&self, _side: usize, _scale: usize) -> Option<u64> {
+        None
+    }
 }
 
 /// Classical interpolation with MATLAB's `imresize` (bicubic is the baseline every SR paper

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use upres_image::color::{image_from_ycbcr, image_to_ycbcr};
 use upres_image::resize::Filter;
 use upres_image::{Image, Interpolation, Layout, UpscaleError, Upscaler};
-use upres_models::{ColorSpace, InputKind, SrModel};
+use upres_models::{ColorSpace, CostOps, InputKind, SrModel};
 
 use crate::fast::FastOps;
 use crate::zoo;
@@ -194,6 +194,18 @@ impl Upscaler for ModelUpscaler {
                 Ok(color.with_alpha(&alpha)?)
             }
         }
+    }
+
+    fn tile_bytes(&self, side: usize, _scale: usize) -> Option<u64> {
+        let side = match self.model.input() {
+            InputKind::LowResolution => side,
+            InputKind::Upsampled => side * self.model.scale(),
+        };
+        let dims = [1, self.model.color().channels(), side, side];
+        let cost = CostOps::default();
+        self.model.run(&cost, dims, dims).ok()?;
+        // A layer's input and output, a residual kept aside, and a recycled buffer.
+        Some(4 * cost.largest_map() as u64 * size_of::<f32>() as u64)
     }
 
     fn receptive_radius(&self) -> Option<usize> {

@@ -26,6 +26,22 @@ pub enum Join {
     Feather,
 }
 
+/// Cropped tiles start at multiples of this. The fast engine's Winograd convolutions compute
+/// 2x2 blocks anchored at the input's origin, with rounding that depends on a pixel's place
+/// in its block; a tile that starts on the same grid as the whole image (also after RRDBNet's
+/// pixel unshuffle by 2) gives the same bits as the whole image.
+const TILE_ORIGIN_GRID: usize = 4;
+
+/// Where a tile's input window starts: `margin` before its core, moved back onto the
+/// [`TILE_ORIGIN_GRID`] when the core is cropped out (more context never hurts there).
+fn window_start(core_start: usize, margin: usize, join: Join) -> usize {
+    let start = core_start.saturating_sub(margin);
+    match join {
+        Join::Crop => start - start % TILE_ORIGIN_GRID,
+        Join::Feather => start,
+    }
+}
+
 /// Tile size, context margin and join.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TilePlan {
@@ -76,13 +92,13 @@ pub fn upscale_tiled(
     let mut acc = Accumulator::new(w * scale, layout.channels());
     for band in 0..bands {
         let (by0, by1) = (band * tile, ((band + 1) * tile).min(h));
-        let (ey0, ey1) = (by0.saturating_sub(margin), (by1 + margin).min(h));
+        let (ey0, ey1) = (window_start(by0, margin, join), (by1 + margin).min(h));
         window.advance(source, ey0, ey1)?;
         acc.extend_to(ey1 * scale);
         let wy = weights(by0, by1, ey0, ey1, h, margin, scale, join);
         for col in 0..cols {
             let (bx0, bx1) = (col * tile, ((col + 1) * tile).min(w));
-            let (ex0, ex1) = (bx0.saturating_sub(margin), (bx1 + margin).min(w));
+            let (ex0, ex1) = (window_start(bx0, margin, join), (bx1 + margin).min(w));
             let input = window.rows.crop(ex0, 0, ex1 - ex0, ey1 - ey0)?;
             let output = upscale_tile(&input).map_err(TileError::Upscale)?;
             let want = ((ex1 - ex0) * scale, (ey1 - ey0) * scale);

@@ -161,11 +161,13 @@ impl SrOps for BurnOps {
     }
 }
 
-/// [`SrOps`] on shapes alone: runs a network's definition to find its output size and count
-/// its multiply-adds (convolutions only; the pointwise work is comparatively negligible).
+/// [`SrOps`] on shapes alone: runs a network's definition to find its output size, count
+/// its multiply-adds (convolutions only; the pointwise work is comparatively negligible) and
+/// find its largest feature map.
 #[derive(Debug, Default)]
 pub struct CostOps {
     macs: std::cell::Cell<u64>,
+    largest: std::cell::Cell<usize>,
 }
 
 impl CostOps {
@@ -174,8 +176,19 @@ impl CostOps {
         self.macs.get()
     }
 
+    /// Values in the largest feature map produced so far.
+    pub fn largest_map(&self) -> usize {
+        self.largest.get()
+    }
+
     fn count(&self, macs: usize) {
         self.macs.set(self.macs.get() + macs as u64);
+    }
+
+    fn produced(&self, dims: [usize; 4]) -> [usize; 4] {
+        self.largest
+            .set(self.largest.get().max(dims.iter().product()));
+        dims
     }
 }
 
@@ -193,7 +206,7 @@ impl SrOps for CostOps {
         let ho = (h + top + bottom - kh) / sy + 1;
         let wo = (w + left + right - kw) / sx + 1;
         self.count(n * co * ho * wo * c / layer.groups * kh * kw);
-        [n, co, ho, wo]
+        self.produced([n, co, ho, wo])
     }
 
     fn conv_transpose2d(&self, layer: &ConvTranspose2d, [n, c, h, w]: [usize; 4]) -> [usize; 4] {
@@ -202,7 +215,7 @@ impl SrOps for CostOps {
             (n - 1) * layer.stride[i] + k + layer.padding_out[i] - 2 * layer.padding[i]
         };
         self.count(n * c * h * w * co * kh * kw);
-        [n, co, size(h, kh, 0), size(w, kw, 1)]
+        self.produced([n, co, size(h, kh, 0), size(w, kw, 1)])
     }
 
     fn activation(&self, _: Activation<'_>, x: [usize; 4]) -> [usize; 4] {
@@ -235,19 +248,19 @@ impl SrOps for CostOps {
 
     fn concat_channels(&self, xs: Vec<[usize; 4]>) -> [usize; 4] {
         let [n, _, h, w] = xs[0];
-        [n, xs.iter().map(|x| x[1]).sum(), h, w]
+        self.produced([n, xs.iter().map(|x| x[1]).sum(), h, w])
     }
 
     fn pixel_shuffle(&self, [n, c, h, w]: [usize; 4], r: usize) -> [usize; 4] {
-        [n, c / (r * r), h * r, w * r]
+        self.produced([n, c / (r * r), h * r, w * r])
     }
 
     fn pixel_unshuffle(&self, [n, c, h, w]: [usize; 4], r: usize) -> [usize; 4] {
-        [n, c * r * r, h / r, w / r]
+        self.produced([n, c * r * r, h / r, w / r])
     }
 
     fn upsample(&self, [n, c, h, w]: [usize; 4], factor: usize, _: Upsample) -> [usize; 4] {
-        [n, c, h * factor, w * factor]
+        self.produced([n, c, h * factor, w * factor])
     }
 }
 
@@ -274,5 +287,7 @@ mod tests {
                 + 4 * px * 64 * 256
                 + 16 * px * 64 * 3);
         assert_eq!(ops.multiply_adds(), expected);
+        // The upsampler's second 64 -> 256 convolution, at 256x256.
+        assert_eq!(ops.largest_map(), 256 * 256 * 256);
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use upres_image::io::{Format, ReadOptions, WriteOptions};
 use upres_infer::model::AlphaMode;
-use upres_infer::pipeline::{UpscaleOptions, upscale_file};
+use upres_infer::pipeline::{UpscaleOptions, auto_tile, memory_budget, upscale_file};
 use upres_infer::{batch, zoo};
 
 #[derive(clap::Args)]
@@ -62,7 +62,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let jobs = batch::plan(&args.input, &args.output, args.format)?;
     let options = UpscaleOptions {
         scale: args.scale,
-        tile: args.tile,
+        // Each file in flight gets its share of the memory budget.
+        tile: Some(args.tile.unwrap_or_else(|| {
+            auto_tile(
+                method.as_ref(),
+                args.scale,
+                memory_budget() / args.jobs.max(1) as u64,
+            )
+        })),
         tta: args.tta,
         write: WriteOptions {
             format: args.format,
