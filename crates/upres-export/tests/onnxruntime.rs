@@ -1,6 +1,7 @@
 //! Every architecture exported to ONNX and run by onnxruntime (`tools/onnx_run.py`, in the
 //! Python found at `UPRES_PYTHON`, else `tools/.venv/bin/python`, else `python3`) gives
-//! upres's own output within 1e-4, at two input sizes with batch 2.
+//! upres's own output within 1e-4, at two input sizes with batch 2, at its first and last
+//! scale (one upsampling stage, and the most).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,10 +45,15 @@ fn read_f32(path: &Path) -> Vec<f32> {
 fn every_architecture_matches_onnxruntime() {
     let dir = tempfile::tempdir().unwrap();
     let device = Device::flex();
-    for spec in specs() {
-        let scale = spec.scales[0];
+    let cases = specs().iter().flat_map(|spec| {
+        [
+            (spec, spec.scales[0]),
+            (spec, spec.scales[spec.scales.len() - 1]),
+        ]
+    });
+    for (spec, scale) in cases {
         let model = build(spec.name, scale, &device).unwrap();
-        let onnx = dir.path().join(format!("{}.onnx", spec.name));
+        let onnx = dir.path().join(format!("{}_x{scale}.onnx", spec.name));
         export_onnx(&model, &onnx).unwrap();
         let m = model.input_multiple();
         let up = match model.input() {
@@ -63,8 +69,8 @@ fn every_architecture_matches_onnxruntime() {
             let x: Vec<f32> = (0..len)
                 .map(|k| ((k * 7919 + i) % 1000) as f32 / 1000.0)
                 .collect();
-            let input = dir.path().join(format!("{}_{i}.in", spec.name));
-            let output = dir.path().join(format!("{}_{i}.out", spec.name));
+            let input = dir.path().join(format!("{}_x{scale}_{i}.in", spec.name));
+            let output = dir.path().join(format!("{}_x{scale}_{i}.out", spec.name));
             write_f32(&input, &x);
             let shape = dims.map(|d| d.to_string()).join(",");
             args.extend([
