@@ -1,15 +1,22 @@
 //! Fast CPU kernels for super-resolution inference, without burn.
 //!
-//! Data lives in [`FeatureMap`]s: NHWC `f32` images with a zero border, so that a "same"
-//! convolution reads its neighbours without bounds checks and the channels of one pixel are
-//! contiguous (one broadcast feeds a whole vector of output channels).
+//! Data lives in [`FeatureMap`]s: NHWC `f32` images with a zero border of [`BORDER`], so that
+//! a "same" convolution reads its neighbours without bounds checks and the channels of one
+//! pixel are contiguous. Buffers of dropped maps are recycled, and producers clear only the
+//! border.
 //!
-//! - [`conv`]: convolutions as a register-blocked direct convolution (6 pixels x 16 output
-//!   channels per micro-tile; AVX2 + FMA chosen at run time, a portable fallback otherwise),
-//!   bias folded into the accumulators, split across threads by rows; transposed convolution.
+//! - [`winograd`]: 3x3 convolutions by Winograd F(2x2, 3x3): 16 channel products per 2x2
+//!   output block instead of 36, on a 6 tiles x 16 channels AVX2 micro-kernel.
+//! - [`conv`]: every other convolution, direct, its micro-kernel computing 3 pixels x 4
+//!   output channels as dot products over contiguous kernel-row spans; transposed
+//!   convolution.
 //! - [`pointwise`]: activations (vectorised `exp` for tanh and sigmoid), sums, scalings.
 //! - [`reshape`]: pixel (un)shuffle, nearest and bilinear upsampling, channel concatenation,
 //!   global pooling.
+//! - [`simd`]: the run-time choice between AVX2 + FMA code and the portable build, and the
+//!   CPU's measured FMA peak.
+//!
+//! Work is split across rayon's threads by rows.
 
 pub mod conv;
 mod feature;
