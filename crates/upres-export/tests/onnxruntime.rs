@@ -10,7 +10,7 @@ use burn::tensor::Device;
 use upres_export::export_onnx;
 use upres_infer::fast::FastOps;
 use upres_kernels::{BORDER, FeatureMap};
-use upres_models::registry::{InputKind, build, specs};
+use upres_models::registry::{build, specs};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -56,15 +56,11 @@ fn every_architecture_matches_onnxruntime() {
         let onnx = dir.path().join(format!("{}_x{scale}.onnx", spec.name));
         export_onnx(&model, &onnx).unwrap();
         let m = model.input_multiple();
-        let up = match model.input() {
-            InputKind::LowResolution => 1,
-            InputKind::Upsampled => scale,
-        };
         let c = spec.color.channels();
         let mut args = vec![onnx.display().to_string()];
         let mut cases = Vec::new();
         for (i, (h, w)) in [(6, 5), (9, 11)].into_iter().enumerate() {
-            let dims = [2, c, h * m * up, w * m * up];
+            let dims = [2, c, model.input_side(h * m), model.input_side(w * m)];
             let len: usize = dims.iter().product();
             let x: Vec<f32> = (0..len)
                 .map(|k| ((k * 7919 + i) % 1000) as f32 / 1000.0)

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use burn::tensor::{Device, Tensor, TensorData};
 use upres_kernels::{BORDER, FeatureMap};
-use upres_models::{CostOps, InputKind, ModelError, SrModel};
+use upres_models::{CostOps, ModelError, SrModel};
 
 use crate::fast::FastOps;
 
@@ -33,10 +33,7 @@ impl Engine {
 
 /// The input a model takes for a `side x side` low-resolution image: `[1, C, H, W]`.
 pub fn input_dims(model: &SrModel, side: usize) -> [usize; 4] {
-    let side = match model.input() {
-        InputKind::LowResolution => side,
-        InputKind::Upsampled => side * model.scale(),
-    };
+    let side = model.input_side(side);
     [1, model.color().channels(), side, side]
 }
 

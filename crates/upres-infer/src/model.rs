@@ -197,10 +197,7 @@ impl Upscaler for ModelUpscaler {
     }
 
     fn tile_bytes(&self, side: usize, _scale: usize) -> Option<u64> {
-        let side = match self.model.input() {
-            InputKind::LowResolution => side,
-            InputKind::Upsampled => side * self.model.scale(),
-        };
+        let side = self.model.input_side(side);
         let dims = [1, self.model.color().channels(), side, side];
         let cost = CostOps::default();
         self.model.run(&cost, dims, dims).ok()?;

@@ -9,7 +9,7 @@ use upres_infer::fast::FastOps;
 use upres_kernels::{BORDER, FeatureMap};
 use upres_models::SrModel;
 use upres_models::arch::{SrNetwork, SrResNetConfig};
-use upres_models::registry::{InputKind, build, specs};
+use upres_models::registry::{build, specs};
 use upres_models::weights::load_pytorch;
 
 /// Deterministic values in [0, 1).
@@ -68,14 +68,6 @@ fn check(model: &SrModel, dims: [usize; 4]) {
     );
 }
 
-fn input_side(model: &SrModel, side: usize) -> usize {
-    let scale = match model.input() {
-        InputKind::LowResolution => 1,
-        InputKind::Upsampled => model.scale(),
-    };
-    side * scale
-}
-
 #[test]
 fn every_architecture_and_scale_matches_burn_at_odd_sizes() {
     let device = Device::flex();
@@ -85,7 +77,7 @@ fn every_architecture_and_scale_matches_burn_at_odd_sizes() {
             let m = model.input_multiple();
             // The first scale at 97x61; the others (same layers but the upsampler) smaller.
             let (h, w) = if i == 0 { (61, 97) } else { (21, 33) };
-            let (h, w) = (input_side(&model, h * m), input_side(&model, w * m));
+            let (h, w) = (model.input_side(h * m), model.input_side(w * m));
             check(&model, [1, spec.color.channels(), h, w]);
         }
     }

@@ -234,6 +234,15 @@ impl SrModel {
         self.spec.input
     }
 
+    /// The side of the network's input for a `low_res` side: the same, or `scale` times it
+    /// for models that take the bicubic-upscaled image.
+    pub fn input_side(&self, low_res: usize) -> usize {
+        match self.spec.input {
+            InputKind::LowResolution => low_res,
+            InputKind::Upsampled => low_res * self.scale,
+        }
+    }
+
     /// The same model with its network transformed (an optimizer step, a device move, an
     /// averaged copy of the weights).
     pub fn map_network(self, f: impl FnOnce(SrNetwork) -> SrNetwork) -> Self {

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use burn::optim::AdamConfig;
 use burn::tensor::{Device, Distribution, Tensor};
-use upres_models::InputKind;
 
 use crate::error::TrainError;
 use crate::loss::{L1, Loss};
@@ -23,10 +22,7 @@ pub fn step_times(
     let device = Device::flex().autodiff();
     let mut model = upres_models::build(name, scale, &device)?;
     let mut optimizer = AdamConfig::new().init();
-    let side = match model.input() {
-        InputKind::LowResolution => patch,
-        InputKind::Upsampled => patch * scale,
-    };
+    let side = model.input_side(patch);
     let channels = model.color().channels();
     let input = Tensor::<4>::random(
         [batch, channels, side, side],
