@@ -16,6 +16,8 @@ pub enum Engine {
     Fast,
     /// upres's kernels with every convolution direct (no Winograd).
     Direct,
+    /// upres's kernels with the convolutions of an INT8 model's calibration in 8 bits.
+    Int8,
     /// burn on the model's device.
     Burn,
 }
@@ -26,6 +28,7 @@ impl Engine {
         match self {
             Engine::Fast => "fast",
             Engine::Direct => "fast, direct convolutions only",
+            Engine::Int8 => "fast, INT8",
             Engine::Burn => "burn",
         }
     }
@@ -45,7 +48,8 @@ pub fn multiply_adds(model: &SrModel, dims: [usize; 4]) -> Result<u64, ModelErro
 }
 
 /// Times `runs` forward passes (input conversion in, output values out) after one untimed
-/// warm-up pass, which also packs the fast engine's weights.
+/// warm-up pass, which also packs the fast engine's weights. [`Engine::Int8`] takes a model
+/// with an INT8 calibration ([`SrModel::int8`]); [`Engine::Fast`] runs any model in `f32`.
 pub fn forward_times(
     model: &SrModel,
     engine: Engine,
@@ -58,13 +62,20 @@ pub fn forward_times(
     let [n, c, h, w] = dims;
     let fast = match engine {
         Engine::Direct => FastOps::direct_only(),
-        _ => FastOps::new(),
+        Engine::Int8 if model.int8.is_none() => {
+            return Err(ModelError::InvalidInput {
+                model: model.name(),
+                reason: "the INT8 engine needs a calibrated (quantized) model".into(),
+            });
+        }
+        Engine::Int8 => FastOps::for_model(model),
+        Engine::Fast | Engine::Burn => FastOps::new(),
     };
     let device = Device::flex();
     let once = || -> Result<Duration, ModelError> {
         let start = Instant::now();
         match engine {
-            Engine::Fast | Engine::Direct => {
+            Engine::Fast | Engine::Direct | Engine::Int8 => {
                 let x = FeatureMap::from_nchw(n, c, h, w, &values, BORDER);
                 std::hint::black_box(model.run(&fast, dims, x)?.to_nchw());
             }

@@ -4,6 +4,10 @@
 //! Weights are read from the burn modules the first time a layer runs and kept packed for
 //! the kernels, keyed by the parameter's id, so one [`FastOps`] serves every tile of every
 //! image a model upscales.
+//!
+//! For a model with an INT8 calibration ([`SrModel::int8`]) the calibrated convolutions run
+//! in 8 bits ([`upres_kernels::int8`]); [`FastOps::calibrating`] records what every
+//! convolution's input holds, to make such a calibration ([`crate::int8`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,15 +16,18 @@ use burn::module::ParamId;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::{BatchNorm, PRelu, PaddingConfig2d};
 use upres_kernels::{
-    Act, FeatureMap, PackedConv, PackedConvTranspose, WinogradConv, conv_transpose2d, conv2d,
-    conv3x3_winograd, pointwise, reshape,
+    Act, FeatureMap, PackedConv, PackedConvTranspose, QuantizedConv, Quantizer, WinogradConv,
+    conv_transpose2d, conv2d, conv2d_int8, conv3x3_winograd, pointwise, reshape,
 };
-use upres_models::{Activation, SrOps, Upsample, layer_values as values};
+use upres_models::{Activation, SrModel, SrOps, Upsample, layer_values as values};
+
+use crate::int8::InputRecorder;
 
 /// A layer's parameters in the form the kernels take.
 enum Packed {
     Conv(PackedConv),
     Winograd(WinogradConv),
+    Int8(QuantizedConv),
     ConvTranspose(PackedConvTranspose),
     /// Per-channel values: PReLU slopes, or batch norm's scale and shift.
     Channels(Vec<f32>, Vec<f32>),
@@ -30,6 +37,10 @@ enum Packed {
 pub struct FastOps {
     packed: Mutex<HashMap<ParamId, Arc<Packed>>>,
     winograd: bool,
+    /// The input quantizers of the convolutions that run in INT8.
+    int8: HashMap<ParamId, Quantizer>,
+    /// While calibrating: what each convolution's inputs held.
+    recorder: Option<Mutex<HashMap<ParamId, InputRecorder>>>,
 }
 
 impl Default for FastOps {
@@ -37,6 +48,8 @@ impl Default for FastOps {
         Self {
             packed: Mutex::default(),
             winograd: true,
+            int8: HashMap::new(),
+            recorder: None,
         }
     }
 }
@@ -49,7 +62,8 @@ fn square(kind: &str, size: [usize; 2]) -> usize {
     size[0]
 }
 
-fn pack_conv(layer: &Conv2d, winograd: bool) -> Packed {
+/// A convolution's `[channels out, channels in, kernel, padding]`, weights and bias.
+fn conv_parts(layer: &Conv2d) -> ([usize; 4], Vec<f32>, Option<Vec<f32>>) {
     assert!(
         layer.stride == [1, 1] && layer.dilation == [1, 1] && layer.groups == 1,
         "the fast engine takes stride-1, undilated, ungrouped convolutions"
@@ -63,13 +77,30 @@ fn pack_conv(layer: &Conv2d, winograd: bool) -> Packed {
         ref other => panic!("the fast engine takes symmetric padding, not {other:?}"),
     };
     let bias = layer.bias.as_ref().map(|b| values(b.val()));
-    let weight = values(layer.weight.val());
+    ([co, ci, k, pad], values(layer.weight.val()), bias)
+}
+
+fn pack_conv(layer: &Conv2d, winograd: bool) -> Packed {
+    let ([co, ci, k, pad], weight, bias) = conv_parts(layer);
     // Winograd pays off once the channel products dominate its transforms.
     let wide = ci >= WINOGRAD_MIN_CHANNELS && co >= WINOGRAD_MIN_CHANNELS;
     if winograd && k == 3 && pad == 1 && wide {
         return Packed::Winograd(WinogradConv::new(&weight, bias.as_deref(), co, ci));
     }
     Packed::Conv(PackedConv::new(&weight, bias.as_deref(), co, ci, k, pad))
+}
+
+fn pack_int8(layer: &Conv2d, input: Quantizer) -> Packed {
+    let ([co, ci, k, pad], weight, bias) = conv_parts(layer);
+    Packed::Int8(QuantizedConv::new(
+        &weight,
+        bias.as_deref(),
+        co,
+        ci,
+        k,
+        pad,
+        input,
+    ))
 }
 
 /// Input and output channels from which 3x3 convolutions run as Winograd F(2x2, 3x3).
@@ -128,6 +159,42 @@ impl FastOps {
         }
     }
 
+    /// The engine for `model`: its calibrated convolutions in INT8 if it is an INT8 model,
+    /// the rest (or all) in `f32`.
+    pub fn for_model(model: &SrModel) -> Self {
+        let Some(calibration) = &model.int8 else {
+            return Self::new();
+        };
+        let int8 = model
+            .convolutions()
+            .iter()
+            .zip(&calibration.inputs)
+            .filter_map(|(conv, range)| {
+                range.map(|[lo, hi]| (conv.id, Quantizer::from_range(lo, hi)))
+            })
+            .collect();
+        Self {
+            int8,
+            ..Self::default()
+        }
+    }
+
+    /// An `f32` engine that records what each convolution's input holds
+    /// ([`FastOps::recorded_inputs`]).
+    pub fn calibrating() -> Self {
+        Self {
+            recorder: Some(Mutex::default()),
+            ..Self::default()
+        }
+    }
+
+    /// What each convolution's inputs held, by weight id, since [`FastOps::calibrating`].
+    pub fn recorded_inputs(self) -> HashMap<ParamId, InputRecorder> {
+        self.recorder
+            .map(|r| r.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .unwrap_or_default()
+    }
+
     fn packed(&self, id: ParamId, pack: impl FnOnce() -> Packed) -> Arc<Packed> {
         let mut cache = self.packed.lock().unwrap_or_else(|e| e.into_inner());
         cache.entry(id).or_insert_with(|| Arc::new(pack())).clone()
@@ -138,7 +205,17 @@ impl SrOps for FastOps {
     type Tensor = FeatureMap;
 
     fn conv2d(&self, layer: &Conv2d, x: FeatureMap) -> FeatureMap {
-        match &*self.packed(layer.weight.id, || pack_conv(layer, self.winograd)) {
+        let id = layer.weight.id;
+        if let Some(recorder) = &self.recorder {
+            let mut inputs = recorder.lock().unwrap_or_else(|e| e.into_inner());
+            inputs.entry(id).or_default().record(&x);
+        }
+        let packed = match self.int8.get(&id) {
+            Some(&input) => self.packed(id, || pack_int8(layer, input)),
+            None => self.packed(id, || pack_conv(layer, self.winograd)),
+        };
+        match &*packed {
+            Packed::Int8(conv) => conv2d_int8(&x, conv),
             Packed::Conv(conv) => conv2d(x, conv),
             Packed::Winograd(conv) => conv3x3_winograd(x, conv),
             _ => unreachable!("a convolution's id packs a convolution"),

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod bench;
 pub mod ensemble;
 pub mod fast;
+pub mod int8;
 pub mod model;
 pub mod pipeline;
 pub mod tiling;

@@ -34,13 +34,28 @@ impl ModelUpscaler {
     /// An upscaler running `model` on its device: on the CPU (`Device::flex()`) through the
     /// fast engine of [`crate::fast`], elsewhere through burn.
     pub fn new(model: SrModel, device: Device, alpha: AlphaMode) -> Self {
-        let fast = (device == Device::flex()).then(FastOps::new);
+        let fast = (device == Device::flex()).then(|| FastOps::for_model(&model));
         Self {
             model,
             device,
             alpha,
             fast,
         }
+    }
+
+    /// An upscaler on the CPU through `fast`, an engine made for `model`.
+    pub(crate) fn with_fast_ops(model: SrModel, fast: FastOps) -> Self {
+        Self {
+            model,
+            device: Device::flex(),
+            alpha: AlphaMode::Model,
+            fast: Some(fast),
+        }
+    }
+
+    /// The fast engine it ran on, if any (to read what a calibrating engine recorded).
+    pub(crate) fn into_fast_ops(self) -> Option<FastOps> {
+        self.fast
     }
 
     /// Runs the network through burn even on the CPU (the reference the fast engine is

@@ -10,6 +10,7 @@
 //! - [`conv`]: every other convolution, direct, its micro-kernel computing 3 pixels x 4
 //!   output channels as dot products over contiguous kernel-row spans; transposed
 //!   convolution.
+//! - [`int8`]: INT8 convolution for quantized models: bytes in, `f32` out.
 //! - [`pointwise`]: activations (vectorised `exp` for tanh and sigmoid), sums, scalings.
 //! - [`reshape`]: pixel (un)shuffle, nearest and bilinear upsampling, channel concatenation,
 //!   global pooling.
@@ -20,12 +21,16 @@
 
 pub mod conv;
 mod feature;
+pub mod int8;
 pub mod pointwise;
 pub mod reshape;
 pub mod simd;
+#[cfg(test)]
+mod testing;
 pub mod winograd;
 
 pub use conv::{PackedConv, PackedConvTranspose, conv_transpose2d, conv2d};
 pub use feature::{BORDER, FeatureMap};
+pub use int8::{QuantizedConv, Quantizer, conv2d_int8};
 pub use pointwise::Act;
 pub use winograd::{WinogradConv, conv3x3_winograd};

@@ -6,6 +6,7 @@
 //!   scale (unclamped). [`arch::SrNetwork`] holds any of them.
 //! - [`registry`]: every model by name, the scales it supports, a builder and a listing.
 //! - [`weights`]: upres safetensors files and PyTorch checkpoints with official key names.
+//! - [`int8`]: the calibrated activation ranges that an INT8 model file carries.
 //!
 //! Models have no backend type parameter: the [`Device`](burn::tensor::Device) they are built
 //! on picks the backend (`Device::flex()`, the pure-Rust CPU backend, is always available;
@@ -13,6 +14,7 @@
 
 pub mod arch;
 pub mod error;
+pub mod int8;
 pub mod ops;
 mod receptive;
 pub mod registry;
@@ -20,7 +22,8 @@ pub mod weights;
 
 pub use arch::SrNetwork;
 pub use error::{ModelError, WeightsError};
-pub use ops::{Activation, BurnOps, CostOps, SrOps, Upsample, layer_values};
+pub use int8::Int8Calibration;
+pub use ops::{Activation, BurnOps, ConvLayer, CostOps, SrOps, Upsample, layer_values};
 pub use registry::{
     ColorSpace, InputKind, ModelEntry, ModelSpec, SrModel, build, entries, load, load_from, spec,
     specs,

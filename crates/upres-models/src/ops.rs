@@ -6,6 +6,7 @@
 //! exporter that records the operations as a graph. Layers are passed as burn modules so
 //! that each implementation reads their weights and options itself.
 
+use burn::module::ParamId;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::{BatchNorm, PRelu, PaddingConfig2d, PixelShuffleConfig, PixelUnshuffleConfig};
 use burn::tensor::activation::{leaky_relu, relu, sigmoid, tanh};
@@ -168,12 +169,31 @@ impl SrOps for BurnOps {
 pub struct CostOps {
     macs: std::cell::Cell<u64>,
     largest: std::cell::Cell<usize>,
+    convolutions: std::cell::RefCell<Vec<ConvLayer>>,
+}
+
+/// A 2-D convolution as [`CostOps`] met it, in the order the network runs them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvLayer {
+    /// Its weight's parameter id (what engines key their packed weights by).
+    pub id: ParamId,
+    /// Input channels.
+    pub channels_in: usize,
+    /// Output channels.
+    pub channels_out: usize,
+    /// Multiply-adds it took.
+    pub multiply_adds: u64,
 }
 
 impl CostOps {
     /// Multiply-adds counted so far.
     pub fn multiply_adds(&self) -> u64 {
         self.macs.get()
+    }
+
+    /// The 2-D convolutions met so far, in order.
+    pub fn convolutions(&self) -> Vec<ConvLayer> {
+        self.convolutions.borrow().clone()
     }
 
     /// Values in the largest feature map produced so far.
@@ -196,7 +216,7 @@ impl SrOps for CostOps {
     type Tensor = [usize; 4];
 
     fn conv2d(&self, layer: &Conv2d, [n, c, h, w]: [usize; 4]) -> [usize; 4] {
-        let [co, _, kh, kw] = layer.weight.dims();
+        let [co, ci, kh, kw] = layer.weight.dims();
         let (top, left, bottom, right) = match layer.padding {
             PaddingConfig2d::Explicit(t, l, b, r) => (t, l, b, r),
             PaddingConfig2d::Valid => (0, 0, 0, 0),
@@ -205,7 +225,14 @@ impl SrOps for CostOps {
         let [sy, sx] = layer.stride;
         let ho = (h + top + bottom - kh) / sy + 1;
         let wo = (w + left + right - kw) / sx + 1;
-        self.count(n * co * ho * wo * c / layer.groups * kh * kw);
+        let macs = n * co * ho * wo * c / layer.groups * kh * kw;
+        self.count(macs);
+        self.convolutions.borrow_mut().push(ConvLayer {
+            id: layer.weight.id,
+            channels_in: ci * layer.groups,
+            channels_out: co,
+            multiply_adds: macs as u64,
+        });
         self.produced([n, co, ho, wo])
     }
 
@@ -289,5 +316,9 @@ mod tests {
         assert_eq!(ops.multiply_adds(), expected);
         // The upsampler's second 64 -> 256 convolution, at 256x256.
         assert_eq!(ops.largest_map(), 256 * 256 * 256);
+        let convs = ops.convolutions();
+        assert_eq!(convs.len(), 1 + 33 + 2 + 1);
+        assert_eq!(convs.iter().map(|c| c.multiply_adds).sum::<u64>(), expected);
+        assert_eq!((convs[0].channels_in, convs[35].channels_out), (3, 256));
     }
 }

@@ -13,7 +13,8 @@ use crate::arch::{
     SrResNetConfig, SrVggConfig, SrcnnConfig, trainable_params,
 };
 use crate::error::{ModelError, WeightsError};
-use crate::ops::{BurnOps, SrOps};
+use crate::int8::{Int8Calibration, META_INT8};
+use crate::ops::{BurnOps, ConvLayer, CostOps, SrOps};
 use crate::weights::{self, Source};
 
 /// What a model takes as input.
@@ -211,6 +212,8 @@ pub struct SrModel {
     scale: usize,
     /// The network.
     pub network: SrNetwork,
+    /// Set for an INT8 model: the calibrated input ranges of its convolutions.
+    pub int8: Option<Int8Calibration>,
 }
 
 impl SrModel {
@@ -306,6 +309,15 @@ impl SrModel {
         Ok(self.network.run(ops, x))
     }
 
+    /// The network's 2-D convolutions in the order it runs them.
+    pub fn convolutions(&self) -> Vec<ConvLayer> {
+        let side = 4 * self.input_multiple();
+        let dims = [1, self.spec.color.channels(), side, side];
+        let ops = CostOps::default();
+        self.network.run(&ops, dims);
+        ops.convolutions()
+    }
+
     /// Loads a PyTorch checkpoint with the reference implementation's key names.
     pub fn load_pytorch(&mut self, path: &Path) -> Result<(), WeightsError> {
         weights::load_pytorch(&mut self.network, path)
@@ -336,6 +348,10 @@ impl SrModel {
             (META_SCALE, scale.as_str()),
             (META_COLOR, self.spec.color.name()),
         ];
+        let int8 = self.int8.as_ref().map(Int8Calibration::to_json);
+        if let Some(int8) = &int8 {
+            metadata.push((META_INT8, int8));
+        }
         metadata.extend_from_slice(extra);
         weights::save_safetensors(&self.network, path, &metadata)
     }
@@ -373,6 +389,7 @@ pub fn build(name: &str, scale: usize, device: &Device) -> Result<SrModel, Model
     Ok(SrModel {
         spec,
         scale,
+        int8: None,
         network,
     })
 }
@@ -420,6 +437,23 @@ pub fn load_from(source: Source, device: &Device) -> Result<SrModel, WeightsErro
                 model.color().name()
             ),
         });
+    }
+    if let Some(int8) = metadata.get(META_INT8) {
+        let calibration = Int8Calibration::from_json(int8).map_err(|e| WeightsError::Metadata {
+            path: path.clone(),
+            message: format!("`{META_INT8}`: {e}"),
+        })?;
+        let convolutions = model.convolutions().len();
+        if calibration.inputs.len() != convolutions {
+            return Err(WeightsError::Metadata {
+                path,
+                message: format!(
+                    "`{META_INT8}` has {} ranges for {convolutions} convolutions",
+                    calibration.inputs.len()
+                ),
+            });
+        }
+        model.int8 = Some(calibration);
     }
     weights::load(&mut model.network, source)?;
     Ok(model)

@@ -31,6 +31,8 @@ enum Command {
     Info(commands::info::Args),
     /// Package a training run's best weights as one .upres model file, or any model as ONNX.
     Export(commands::export::Args),
+    /// Quantize a model to INT8, its activation ranges calibrated on images.
+    Quantize(commands::quantize::Args),
     /// Convert a PyTorch checkpoint of a registered architecture to a .upres model file.
     Import(commands::import::Args),
     /// Train a model from a recipe (see configs/).
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Info(args) => commands::info::run(args),
         Command::Export(args) => commands::export::run(args),
         Command::Import(args) => commands::import::run(args),
+        Command::Quantize(args) => commands::quantize::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::BenchTrain(args) => commands::bench_train::run(args),
         Command::BenchInfer(args) => commands::bench_infer::run(args),

@@ -1,4 +1,7 @@
+use upres_image::{Depth, Image, Layout};
 use upres_infer::bench::{Engine, forward_times, input_dims, multiply_adds};
+use upres_infer::int8::{RangeMethod, calibrate};
+use upres_models::{ColorSpace, SrModel};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -16,16 +19,30 @@ pub struct Args {
     /// Also time the fast engine without Winograd (every convolution direct).
     #[arg(long)]
     direct: bool,
+    /// Also time the INT8 engine, the model quantized as `upres quantize` does (ranges
+    /// calibrated on the timing input: speed does not depend on them).
+    #[arg(long)]
+    int8: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.runs > 0, "--runs must be positive");
-    let model = upres_models::build(
+    let mut model = upres_models::build(
         &args.arch.model,
         args.arch.scale,
         &burn::tensor::Device::flex(),
     )?;
     let dims = input_dims(&model, args.size);
+    if args.int8 {
+        model.int8 = Some(
+            calibrate(
+                &model,
+                &[timing_image(&model, args.size)?],
+                RangeMethod::MinMax,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
+    }
     let flop = 2.0 * multiply_adds(&model, dims)? as f64;
     let threads = rayon::current_num_threads();
     let peak = upres_kernels::simd::peak_gflops();
@@ -39,6 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     let mut engines = vec![Engine::Fast];
     engines.extend(args.direct.then_some(Engine::Direct));
+    engines.extend(args.int8.then_some(Engine::Int8));
     engines.extend(args.burn.then_some(Engine::Burn));
     for engine in engines {
         let mut times: Vec<f64> = forward_times(&model, engine, dims, args.runs)?
@@ -57,4 +75,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A `side x side` image of the values the timed passes run on.
+fn timing_image(model: &SrModel, side: usize) -> anyhow::Result<Image> {
+    let layout = match model.color() {
+        ColorSpace::Rgb => Layout::Rgb,
+        ColorSpace::Luma => Layout::Gray,
+    };
+    let values = (0..side * side * layout.channels())
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 * 255.0)
+        .collect();
+    Ok(Image::new(side, side, layout, Depth::U8, values)?)
 }

@@ -1,8 +1,5 @@
 use std::path::PathBuf;
 
-use burn::tensor::Device;
-use upres_infer::model::find_model;
-
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
     /// One `.upres` model file (safetensors with the recipe and scores in its metadata).
@@ -50,13 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 (None, Some(run)) => run.display().to_string(),
                 (None, None) => anyhow::bail!("name the model to export: -m MODEL"),
             };
-            let model = find_model(&name, &Device::flex())
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "'{name}' is neither a built-in model nor a model file or training run"
-                    )
-                })?;
+            let model = super::trained_model(&name)?;
             upres_export::export_onnx(&model, &args.output)?;
         }
     }

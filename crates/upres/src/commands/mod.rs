@@ -6,15 +6,28 @@ pub mod export;
 pub mod import;
 pub mod info;
 pub mod models;
+pub mod quantize;
 pub mod train;
 pub mod upscale;
 
+use burn::tensor::Device;
 use upres_image::Upscaler;
-use upres_infer::model::{AlphaMode, open_method};
+use upres_infer::model::{AlphaMode, find_model, open_method};
+use upres_models::SrModel;
 
 /// The method a `--model` value stands for.
 pub fn method(name: &str, alpha: AlphaMode) -> anyhow::Result<Box<dyn Upscaler>> {
     open_method(name, alpha).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The trained model `name` stands for (a built-in model, a model file or a training run),
+/// on the CPU.
+pub fn trained_model(name: &str) -> anyhow::Result<SrModel> {
+    find_model(name, &Device::flex())
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .ok_or_else(|| {
+            anyhow::anyhow!("'{name}' is neither a built-in model nor a model file or training run")
+        })
 }
 
 /// The architecture a bench command times, with random weights (speed does not depend on

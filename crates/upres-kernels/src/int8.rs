@@ -1,0 +1,486 @@
+//! INT8 convolution: 8-bit activations times 8-bit weights, summed in 32-bit integers.
+//!
+//! The input map is quantized per tensor, asymmetrically (`q = round(x / scale) + zero_point`
+//! in `0..=255`, from a calibrated range), into a padded NHWC byte image whose border holds
+//! the zero point, so that padding contributes exactly nothing. Weights are quantized per
+//! output channel, symmetrically. The result is dequantized into an `f32` [`FeatureMap`] with
+//! the bias added, so that everything between convolutions (residual sums, activations,
+//! pixel shuffles) stays in floating point.
+//!
+//! The AVX2 micro-kernel has the layout of [`crate::conv`]'s: 3 pixels x 4 output channels as
+//! dot products over contiguous kernel-row spans, 32 bytes per step. `vpmaddubsw` multiplies
+//! unsigned activation bytes by signed weight bytes and adds neighbouring pairs into
+//! saturating 16-bit lanes; `vpmaddwd` by ones widens them to 32 bits. A pair saturates if
+//! `255 * (|w0| + |w1|)` exceeds `i16::MAX`, so the weight scale also keeps the sum of every
+//! pair at most 128: results are then exact, and the same as the portable code's, on every
+//! CPU (CPUs with AVX-512 VNNI would not need that bound; this one's AVX2 does).
+
+use rayon::prelude::*;
+
+use crate::feature::{BORDER, FeatureMap};
+
+/// Output channels per micro-tile.
+const GROUP: usize = 4;
+/// Consecutive output pixels per micro-tile.
+const TILE: usize = 3;
+/// Bytes per vector.
+const VECTOR: usize = 32;
+/// Output pixels a thread's task aims at (see [`crate::conv`]).
+const TASK_PIXELS: usize = 512;
+/// The largest `|q0| + |q1|` of a weight pair for which `255 * (|q0| + |q1|)` fits in `i16`.
+const PAIR_LIMIT: f32 = 128.0;
+
+/// How real values map to bytes: `q = clamp(round(x / scale) + zero_point, 0, 255)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quantizer {
+    /// The real value of one step.
+    pub scale: f32,
+    /// The byte that stands for 0.0.
+    pub zero_point: u8,
+}
+
+impl Quantizer {
+    /// The quantizer that spans `[min, max]`, widened to include 0 (so that zero padding is
+    /// exact), with 0.0 falling exactly on a byte.
+    pub fn from_range(min: f32, max: f32) -> Self {
+        let (min, max) = (min.min(0.0), max.max(0.0));
+        let scale = if max > min { (max - min) / 255.0 } else { 1.0 };
+        Self {
+            scale,
+            zero_point: (-min / scale).round().clamp(0.0, 255.0) as u8,
+        }
+    }
+
+    #[cfg(test)]
+    fn quantize(self, x: f32) -> u8 {
+        quantize_value(x, 1.0 / self.scale, f32::from(self.zero_point))
+    }
+}
+
+/// `x` quantized by the scale's inverse and the zero point as a float.
+#[inline(always)]
+fn quantize_value(x: f32, inverse: f32, zero: f32) -> u8 {
+    // Adding 0.5 and truncating the clamped value rounds to nearest (ties up), and
+    // vectorises.
+    (x * inverse + zero + 0.5).clamp(0.0, 255.0) as u8
+}
+
+/// A convolution's weights quantized per output channel and packed for the micro-kernel
+/// (the layout of [`crate::PackedConv`], in bytes, spans rounded up to 32), with the input's
+/// quantizer and the factors that turn integer sums back into real values.
+#[derive(Debug, Clone)]
+pub struct QuantizedConv {
+    channels_in: usize,
+    channels_out: usize,
+    kernel: usize,
+    pad: usize,
+    span: usize,
+    input: Quantizer,
+    weights: Vec<i8>,
+    /// Per output channel: input scale x weight scale.
+    scales: Vec<f32>,
+    /// Per output channel: the bias, less what the input's zero point adds to the sum.
+    offsets: Vec<f32>,
+}
+
+impl QuantizedConv {
+    /// Quantizes `weight` (`[channels_out, channels_in, kernel, kernel]`) and `bias` of a
+    /// stride-1, undilated, ungrouped convolution with `pad` zero pixels on every side, whose
+    /// input will be quantized by `input`.
+    pub fn new(
+        weight: &[f32],
+        bias: Option<&[f32]>,
+        channels_out: usize,
+        channels_in: usize,
+        kernel: usize,
+        pad: usize,
+        input: Quantizer,
+    ) -> Self {
+        let k = kernel;
+        assert_eq!(
+            weight.len(),
+            channels_out * channels_in * k * k,
+            "weight size"
+        );
+        let span = (k * channels_in).next_multiple_of(VECTOR);
+        let padded_out = channels_out.next_multiple_of(GROUP);
+        let channel_len = k * span;
+        // Real weights in the packed layout, then quantized channel by channel.
+        let mut real = vec![0.0f32; padded_out * channel_len];
+        for o in 0..channels_out {
+            for i in 0..channels_in {
+                for ky in 0..k {
+                    for kx in 0..k {
+                        real[o * channel_len + ky * span + kx * channels_in + i] =
+                            weight[((o * channels_in + i) * k + ky) * k + kx];
+                    }
+                }
+            }
+        }
+        let mut weights = vec![0i8; real.len()];
+        let mut scales = vec![0.0; padded_out];
+        let mut offsets = vec![0.0; padded_out];
+        for o in 0..channels_out {
+            let channel = &real[o * channel_len..][..channel_len];
+            let largest = channel.iter().fold(0.0f32, |m, w| m.max(w.abs()));
+            let largest_pair = channel
+                .chunks_exact(2)
+                .fold(0.0f32, |m, p| m.max(p[0].abs() + p[1].abs()));
+            // Rounding adds at most 0.5 to each of a pair, so a pair bounded by 127.5 before
+            // rounding stays within PAIR_LIMIT after it.
+            let step = (largest / 127.0).max(largest_pair / (PAIR_LIMIT - 0.5));
+            let step = if step > 0.0 { step } else { 1.0 };
+            let quantized = &mut weights[o * channel_len..][..channel_len];
+            for (q, w) in quantized.iter_mut().zip(channel) {
+                *q = (w / step).round() as i8;
+            }
+            let sum: i32 = quantized.iter().map(|&q| i32::from(q)).sum();
+            scales[o] = input.scale * step;
+            let bias = bias.map_or(0.0, |b| b[o]);
+            offsets[o] = bias - scales[o] * f32::from(input.zero_point) * sum as f32;
+        }
+        Self {
+            channels_in,
+            channels_out,
+            kernel,
+            pad,
+            span,
+            input,
+            weights,
+            scales,
+            offsets,
+        }
+    }
+
+    /// Output channels.
+    pub fn channels_out(&self) -> usize {
+        self.channels_out
+    }
+
+    fn channel_len(&self) -> usize {
+        self.kernel * self.span
+    }
+}
+
+/// `x`'s images as bytes by `quantizer`, NHWC with a border of `pad` pixels, the border and
+/// the slack after the last image (read, times zero weights, by the micro-kernel) holding the
+/// zero point.
+fn quantize_map(x: &FeatureMap, quantizer: Quantizer, pad: usize, slack: usize) -> Vec<u8> {
+    let (h, w, c) = (x.height(), x.width(), x.channels());
+    let row = (w + 2 * pad) * c;
+    let image = (h + 2 * pad) * row;
+    let mut bytes = vec![quantizer.zero_point; x.batch() * image + slack];
+    let inverse = 1.0 / quantizer.scale;
+    let zero = f32::from(quantizer.zero_point);
+    for img in 0..x.batch() {
+        bytes[img * image..][..image]
+            .par_chunks_mut(row)
+            .skip(pad)
+            .take(h)
+            .enumerate()
+            .for_each(|(y, line)| quantize_row(x.row(img, y), &mut line[pad * c..], inverse, zero));
+    }
+    bytes
+}
+
+crate::simd::simd_fn! {
+    fn quantize_row(values: &[f32], bytes: &mut [u8], inverse: f32, zero: f32) {
+        for (b, &v) in bytes.iter_mut().zip(values) {
+            *b = quantize_value(v, inverse, zero);
+        }
+    }
+}
+
+/// The INT8 convolution of `x` by `conv`, dequantized, with a border of [`BORDER`].
+pub fn conv2d_int8(x: &FeatureMap, conv: &QuantizedConv) -> FeatureMap {
+    assert_eq!(x.channels(), conv.channels_in, "input channels");
+    let (c, k, co, p) = (conv.channels_in, conv.kernel, conv.channels_out, conv.pad);
+    let wp = x.width() + 2 * p;
+    let ho = x.height() + 2 * p + 1 - k;
+    let wo = x.width() + 2 * p + 1 - k;
+    let offsets: Vec<usize> = (0..k).map(|ky| ky * wp * c).collect();
+    // The last micro-tile of a row may run TILE pixels past it, and its spans one vector on.
+    let slack = TILE * c + conv.span;
+    let input = quantize_map(x, conv.input, p, slack);
+    let image = (x.height() + 2 * p) * wp * c;
+    let mut out = FeatureMap::for_overwrite(x.batch(), ho, wo, co, BORDER);
+    let out_row = (wo + 2 * BORDER) * co;
+    let threads = rayon::current_num_threads();
+    let rows_per_task = (TASK_PIXELS / wp).min(ho.div_ceil(2 * threads)).max(1);
+    for img in 0..x.batch() {
+        let input = &input[img * image..];
+        assert!(
+            (ho * wp + TILE) * c + offsets[k - 1] + conv.span <= input.len(),
+            "quantized map slack too small for the kernel"
+        );
+        let out_image = out.image_mut(img);
+        out_image[BORDER * out_row..(ho + BORDER) * out_row]
+            .par_chunks_mut(rows_per_task * out_row)
+            .enumerate()
+            .for_each(|(task, rows)| {
+                let y0 = task * rows_per_task;
+                for (y, row) in rows.chunks_exact_mut(out_row).enumerate() {
+                    let line = &input[(y0 + y) * wp * c..];
+                    conv_row(line, conv, &offsets, wo, &mut row[BORDER * co..][..wo * co]);
+                }
+            });
+    }
+    out
+}
+
+/// One output row (`wo * co` values) from the quantized input starting at its first pixel.
+fn conv_row(input: &[u8], conv: &QuantizedConv, offsets: &[usize], wo: usize, row: &mut [f32]) {
+    let (c, co) = (conv.channels_in, conv.channels_out);
+    let len = conv.channel_len();
+    let mut tile = [[0i32; GROUP]; TILE];
+    for group in 0..co.div_ceil(GROUP) {
+        let first = group * GROUP;
+        let weights = &conv.weights[first * len..][..GROUP * len];
+        let lanes = GROUP.min(co - first);
+        for x in (0..wo).step_by(TILE) {
+            micro_tile(&input[x * c..], c, conv.span, offsets, weights, &mut tile);
+            for (r, sums) in tile.iter().enumerate().take(wo - x) {
+                let out = &mut row[(x + r) * co + first..][..lanes];
+                for (j, value) in out.iter_mut().enumerate() {
+                    *value = sums[j] as f32 * conv.scales[first + j] + conv.offsets[first + j];
+                }
+            }
+        }
+    }
+}
+
+/// `tile[r][j] = sum over kernel rows t and span bytes i of
+/// input[r * c + offsets[t] + i] * weights[(j * rows + t) * span + i]`.
+#[inline(always)]
+fn micro_tile(
+    input: &[u8],
+    c: usize,
+    span: usize,
+    offsets: &[usize],
+    weights: &[i8],
+    tile: &mut [[i32; GROUP]; TILE],
+) {
+    let reach = (TILE - 1) * c + offsets[offsets.len() - 1] + span;
+    assert!(reach <= input.len() && weights.len() >= GROUP * offsets.len() * span);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2; every read is within the bounds checked above.
+        unsafe { avx2::micro_tile(input.as_ptr(), c, span, offsets, weights.as_ptr(), tile) };
+        return;
+    }
+    let taps = offsets.len();
+    for (r, sums) in tile.iter_mut().enumerate() {
+        for (j, sum) in sums.iter_mut().enumerate() {
+            *sum = offsets
+                .iter()
+                .enumerate()
+                .map(|(t, &off)| {
+                    let x = &input[r * c + off..][..span];
+                    let w = &weights[(j * taps + t) * span..][..span];
+                    x.iter()
+                        .zip(w)
+                        .map(|(&x, &w)| i32::from(x) * i32::from(w))
+                        .sum::<i32>()
+                })
+                .sum();
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::{GROUP, TILE, VECTOR};
+
+    /// The 8 sums of 4 neighbouring byte products `x * w` (exact: the weights keep every
+    /// pair within 16 bits).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn dot(x: __m256i, w: __m256i) -> __m256i {
+        _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), _mm256_set1_epi16(1))
+    }
+
+    /// `[sum of a's lanes, of b's, of c's, of d's]`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn hsum4(a: __m256i, b: __m256i, c: __m256i, d: __m256i) -> [i32; 4] {
+        let abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+        let sums = _mm_add_epi32(
+            _mm256_castsi256_si128(abcd),
+            _mm256_extracti128_si256(abcd, 1),
+        );
+        let mut out = [0i32; 4];
+        // SAFETY: `out` holds 4 integers.
+        unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), sums) };
+        out
+    }
+
+    /// The AVX2 micro-kernel: 3 pixels x 4 output channels in 12 vector accumulators.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2; `input` must be readable up to `2 * c + offsets.last() + span`
+    /// bytes and `weights` up to `4 * offsets.len() * span`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn micro_tile(
+        input: *const u8,
+        c: usize,
+        span: usize,
+        offsets: &[usize],
+        weights: *const i8,
+        tile: &mut [[i32; GROUP]; TILE],
+    ) {
+        unsafe {
+            let z = _mm256_setzero_si256();
+            let (mut a00, mut a01, mut a02, mut a03) = (z, z, z, z);
+            let (mut a10, mut a11, mut a12, mut a13) = (z, z, z, z);
+            let (mut a20, mut a21, mut a22, mut a23) = (z, z, z, z);
+            let stride = offsets.len() * span;
+            let mut w = 0;
+            for &off in offsets {
+                let p0 = input.add(off);
+                let (p1, p2) = (p0.add(c), p0.add(2 * c));
+                for i in (0..span).step_by(VECTOR) {
+                    let x0 = _mm256_loadu_si256(p0.add(i).cast());
+                    let x1 = _mm256_loadu_si256(p1.add(i).cast());
+                    let x2 = _mm256_loadu_si256(p2.add(i).cast());
+                    let v = _mm256_loadu_si256(weights.add(w + i).cast());
+                    a00 = _mm256_add_epi32(a00, dot(x0, v));
+                    a10 = _mm256_add_epi32(a10, dot(x1, v));
+                    a20 = _mm256_add_epi32(a20, dot(x2, v));
+                    let v = _mm256_loadu_si256(weights.add(stride + w + i).cast());
+                    a01 = _mm256_add_epi32(a01, dot(x0, v));
+                    a11 = _mm256_add_epi32(a11, dot(x1, v));
+                    a21 = _mm256_add_epi32(a21, dot(x2, v));
+                    let v = _mm256_loadu_si256(weights.add(2 * stride + w + i).cast());
+                    a02 = _mm256_add_epi32(a02, dot(x0, v));
+                    a12 = _mm256_add_epi32(a12, dot(x1, v));
+                    a22 = _mm256_add_epi32(a22, dot(x2, v));
+                    let v = _mm256_loadu_si256(weights.add(3 * stride + w + i).cast());
+                    a03 = _mm256_add_epi32(a03, dot(x0, v));
+                    a13 = _mm256_add_epi32(a13, dot(x1, v));
+                    a23 = _mm256_add_epi32(a23, dot(x2, v));
+                }
+                w += span;
+            }
+            tile[0] = hsum4(a00, a01, a02, a03);
+            tile[1] = hsum4(a10, a11, a12, a13);
+            tile[2] = hsum4(a20, a21, a22, a23);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{max_diff, reference_conv, values};
+
+    #[test]
+    fn quantizer_keeps_zero_exact() {
+        for (min, max) in [(-1.0, 3.0), (0.0, 2.0), (0.5, 2.0), (-4.0, -1.0)] {
+            let q = Quantizer::from_range(min, max);
+            assert_eq!(q.quantize(0.0), q.zero_point);
+            let max = max.max(0.0);
+            assert!(
+                (f32::from(q.quantize(max)) - f32::from(q.zero_point)) * q.scale - max <= q.scale
+            );
+        }
+    }
+
+    /// The convolution of the quantized input by the quantized weights, in exact arithmetic:
+    /// what the INT8 kernel must reproduce up to float rounding of the final scaling.
+    fn dequantized_reference(
+        x: &[f32],
+        dims: [usize; 4],
+        weight: &[f32],
+        bias: &[f32],
+        conv: &QuantizedConv,
+    ) -> Vec<f32> {
+        let (co, ci, k) = (conv.channels_out, conv.channels_in, conv.kernel);
+        let q = conv.input;
+        let x: Vec<f32> = x
+            .iter()
+            .map(|&v| (f32::from(q.quantize(v)) - f32::from(q.zero_point)) * q.scale)
+            .collect();
+        let len = conv.channel_len();
+        let mut w = vec![0.0; weight.len()];
+        for o in 0..co {
+            let step = conv.scales[o] / q.scale;
+            for i in 0..ci {
+                for ky in 0..k {
+                    for kx in 0..k {
+                        let packed = conv.weights[o * len + ky * conv.span + kx * ci + i];
+                        w[((o * ci + i) * k + ky) * k + kx] = f32::from(packed) * step;
+                    }
+                }
+            }
+        }
+        reference_conv(&x, dims, &w, bias, co, k, conv.pad)
+    }
+
+    #[test]
+    fn int8_conv_is_the_quantized_convolution() {
+        // Odd channel counts (pairs straddling kernel columns), kernels 1, 3, 5, batch 2, a
+        // range that clips, and signed and one-sided inputs.
+        for (c, co, k, h, w, range) in [
+            (16, 20, 3, 7, 11, (-1.0, 1.0)),
+            (5, 16, 1, 4, 9, (-0.5, 0.7)),
+            (33, 6, 5, 9, 6, (0.0, 1.0)),
+            (64, 64, 3, 13, 2, (-0.8, 0.9)),
+        ] {
+            let p = k / 2;
+            let dims = [2, c, h, w];
+            let x = values(2 * c * h * w, 7);
+            let weight = values(co * c * k * k, 8);
+            let bias = values(co, 9);
+            let conv = QuantizedConv::new(
+                &weight,
+                Some(&bias),
+                co,
+                c,
+                k,
+                p,
+                Quantizer::from_range(range.0, range.1),
+            );
+            let out = conv2d_int8(&FeatureMap::from_nchw(2, c, h, w, &x, 1), &conv);
+            assert_eq!(out.dims(), [2, co, h, w]);
+            let expected = dequantized_reference(&x, dims, &weight, &bias, &conv);
+            let diff = max_diff(&out.to_nchw(), &expected);
+            assert!(diff < 1e-4, "c {c} co {co} k {k}: {diff}");
+            // Within an unclipped range the result stays close to the real convolution: the
+            // error's RMS is a small fraction of the output's.
+            if range == (-1.0, 1.0) {
+                let real = reference_conv(&x, dims, &weight, &bias, co, k, p);
+                let rms = |v: &mut dyn Iterator<Item = f32>| {
+                    let (sum, n) = v.fold((0.0, 0), |(s, n), x| (s + x * x, n + 1));
+                    (sum / n as f32).sqrt()
+                };
+                let error = rms(&mut out.to_nchw().iter().zip(&real).map(|(a, b)| a - b));
+                let relative = error / rms(&mut real.iter().copied());
+                assert!(relative < 0.03, "c {c}: relative error {relative}");
+            }
+        }
+    }
+
+    #[test]
+    fn weight_pairs_cannot_saturate() {
+        // Two equal extreme weights side by side: each must drop to 64 so the pair is 128.
+        let weight = [1.0f32, 1.0, -1.0, 0.5];
+        let conv = QuantizedConv::new(&weight, None, 1, 4, 1, 0, Quantizer::from_range(0.0, 1.0));
+        let pairs = conv.weights[..4].chunks_exact(2);
+        assert!(
+            pairs
+                .clone()
+                .all(|p| i32::from(p[0]).abs() + i32::from(p[1]).abs() <= 128)
+        );
+        // All 255 inputs: the exact sum 255 * (64 + 64 - 64 + 32) survives the kernel.
+        let x = FeatureMap::from_nchw(1, 4, 1, 1, &[1.0; 4], 0);
+        let out = conv2d_int8(&x, &conv);
+        let expected: f32 = weight.iter().sum();
+        assert!(
+            (out.to_nchw()[0] - expected).abs() < 0.02,
+            "{:?}",
+            out.to_nchw()
+        );
+    }
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Train an EDSR-PyTorch model on paired HR/LR folders: the PyTorch side of like-for-like runs.
+
+The LR folder holds, under the same file names, the HR images downscaled by MATLAB-compatible
+bicubic (`upres downscale --modcrop`), so both frameworks see the same pairs. The recipe is
+EDSR's: random LR patches with the matching HR patches, flips and 90-degree rotations, L1 loss,
+Adam (betas 0.9/0.999), cosine-annealed learning rate. The result is an EDSR-PyTorch
+`state_dict` that `upres import --model edsr-baseline` reads.
+
+    python tools/train_reference.py --scale 4 --hr HR_DIR --lr LR_DIR --iters 500 \
+        --batch 16 --patch 24 --threads 1 --out edsr_x4.pth
+"""
+
+import argparse
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pytorch_reference import EDSR  # noqa: E402
+
+
+def load_pairs(hr_dir, lr_dir, scale):
+    pairs = []
+    for name in sorted(os.listdir(lr_dir)):
+        lr = np.asarray(Image.open(os.path.join(lr_dir, name)).convert("RGB"))
+        hr = np.asarray(Image.open(os.path.join(hr_dir, name)).convert("RGB"))
+        h, w = lr.shape[0] * scale, lr.shape[1] * scale
+        pairs.append((hr[:h, :w], lr))
+    if not pairs:
+        sys.exit(f"{lr_dir}: no images")
+    return pairs
+
+
+def batch(pairs, size, patch, scale, rng):
+    lrs, hrs = [], []
+    for _ in range(size):
+        hr, lr = pairs[rng.randrange(len(pairs))]
+        y = rng.randrange(lr.shape[0] - patch + 1)
+        x = rng.randrange(lr.shape[1] - patch + 1)
+        lr_patch = lr[y : y + patch, x : x + patch]
+        hr_patch = hr[y * scale : (y + patch) * scale, x * scale : (x + patch) * scale]
+        if rng.random() < 0.5:
+            lr_patch, hr_patch = lr_patch[:, ::-1], hr_patch[:, ::-1]
+        if rng.random() < 0.5:
+            lr_patch, hr_patch = lr_patch[::-1], hr_patch[::-1]
+        if rng.random() < 0.5:
+            lr_patch, hr_patch = lr_patch.transpose(1, 0, 2), hr_patch.transpose(1, 0, 2)
+        lrs.append(np.ascontiguousarray(lr_patch))
+        hrs.append(np.ascontiguousarray(hr_patch))
+
+    def to_tensor(images):
+        return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255.0
+
+    return to_tensor(lrs), to_tensor(hrs)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, required=True)
+    parser.add_argument("--hr", required=True)
+    parser.add_argument("--lr", required=True)
+    parser.add_argument("--iters", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--patch", type=int, default=48, help="LR patch side")
+    parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    pairs = [
+        (hr, lr)
+        for hr, lr in load_pairs(args.hr, args.lr, args.scale)
+        if min(lr.shape[:2]) >= args.patch
+    ]
+    model = EDSR(args.scale)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, betas=(0.9, 0.999))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda i: 0.5 * (1 + math.cos(math.pi * i / args.iters))
+    )
+    start = time.time()
+    for iteration in range(1, args.iters + 1):
+        lr, hr = batch(pairs, args.batch, args.patch, args.scale, rng)
+        loss = F.l1_loss(model(lr), hr)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if iteration % 50 == 0 or iteration == args.iters:
+            elapsed = time.time() - start
+            print(f"iter {iteration} loss {loss.item():.5f} {elapsed:.0f} s", flush=True)
+    temp = args.out + ".tmp"
+    torch.save(model.state_dict(), temp)
+    os.replace(temp, args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
