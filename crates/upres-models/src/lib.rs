@@ -18,6 +18,7 @@ pub mod int8;
 pub mod ops;
 mod receptive;
 pub mod registry;
+pub mod variant;
 pub mod weights;
 
 pub use arch::SrNetwork;
@@ -25,7 +26,8 @@ pub use error::{ModelError, WeightsError};
 pub use int8::Int8Calibration;
 pub use ops::{Activation, BurnOps, ConvLayer, CostOps, SrOps, Upsample, layer_values};
 pub use registry::{
-    ColorSpace, InputKind, ModelEntry, ModelSpec, SrModel, build, entries, load, load_from, spec,
-    specs,
+    ColorSpace, InputKind, ModelEntry, ModelSpec, SrModel, build, build_variant, entries, load,
+    load_from, spec, specs,
 };
+pub use variant::Variant;
 pub use weights::Source;

@@ -15,6 +15,7 @@ use crate::arch::{
 use crate::error::{ModelError, WeightsError};
 use crate::int8::{Int8Calibration, META_INT8};
 use crate::ops::{BurnOps, ConvLayer, CostOps, SrOps};
+use crate::variant::{META_VARIANT, Variant};
 use crate::weights::{self, Source};
 
 /// What a model takes as input.
@@ -214,6 +215,7 @@ pub struct SrModel {
     pub network: SrNetwork,
     /// Set for an INT8 model: the calibrated input ranges of its convolutions.
     pub int8: Option<Int8Calibration>,
+    variant: Variant,
 }
 
 impl SrModel {
@@ -225,6 +227,19 @@ impl SrModel {
     /// Registry name.
     pub fn name(&self) -> &'static str {
         self.spec.name
+    }
+
+    /// How its hyper-parameters differ from the registered preset.
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+
+    /// The registry name, with the variant if any: `edsr-baseline (blocks=4,features=32)`.
+    pub fn label(&self) -> String {
+        if self.variant.is_default() {
+            return self.spec.name.to_string();
+        }
+        format!("{} ({})", self.spec.name, self.variant)
     }
 
     /// Upscaling factor.
@@ -348,6 +363,10 @@ impl SrModel {
             (META_SCALE, scale.as_str()),
             (META_COLOR, self.spec.color.name()),
         ];
+        let variant = self.variant.to_string();
+        if !self.variant.is_default() {
+            metadata.push((META_VARIANT, &variant));
+        }
         let int8 = self.int8.as_ref().map(Int8Calibration::to_json);
         if let Some(int8) = &int8 {
             metadata.push((META_INT8, int8));
@@ -360,7 +379,32 @@ impl SrModel {
 /// Builds the registered model `name` at `scale` on `device`, with paper-default
 /// hyper-parameters and freshly initialised weights.
 pub fn build(name: &str, scale: usize, device: &Device) -> Result<SrModel, ModelError> {
+    build_variant(name, scale, Variant::default(), device)
+}
+
+/// [`build`] with `variant`'s changes to the preset (EDSR models only).
+pub fn build_variant(
+    name: &str,
+    scale: usize,
+    variant: Variant,
+    device: &Device,
+) -> Result<SrModel, ModelError> {
     let spec = spec(name)?;
+    let edsr = |preset: EdsrConfig| {
+        let config = EdsrConfig {
+            n_resblocks: variant.blocks.unwrap_or(preset.n_resblocks),
+            n_feats: variant.features.unwrap_or(preset.n_feats),
+            sub_pixel: variant.sub_pixel,
+            ..preset
+        };
+        config.init(device).map(SrNetwork::Edsr)
+    };
+    if !variant.is_default() && !matches!(spec.name, "edsr-baseline" | "edsr") {
+        return Err(ModelError::InvalidConfig {
+            arch: spec.name,
+            reason: format!("variants ({variant}) are for the EDSR family only"),
+        });
+    }
     if !spec.scales.contains(&scale) {
         return Err(ModelError::UnsupportedScale {
             arch: spec.name,
@@ -377,8 +421,8 @@ pub fn build(name: &str, scale: usize, device: &Device) -> Result<SrModel, Model
         }
         "espcn" => SrNetwork::Espcn(EspcnConfig::new(scale).init(device)?),
         "espcn-y" => SrNetwork::Espcn(EspcnConfig::new(scale).with_num_channels(1).init(device)?),
-        "edsr-baseline" => SrNetwork::Edsr(EdsrConfig::baseline(scale).init(device)?),
-        "edsr" => SrNetwork::Edsr(EdsrConfig::full(scale).init(device)?),
+        "edsr-baseline" => edsr(EdsrConfig::baseline(scale))?,
+        "edsr" => edsr(EdsrConfig::full(scale))?,
         "rcan" => SrNetwork::Rcan(RcanConfig::new(scale).init(device)?),
         "srresnet" => SrNetwork::SrResNet(SrResNetConfig::new(scale).init(device)?),
         "msrresnet" => SrNetwork::MsrResNet(MsrResNetConfig::new(scale).init(device)?),
@@ -390,6 +434,7 @@ pub fn build(name: &str, scale: usize, device: &Device) -> Result<SrModel, Model
         spec,
         scale,
         int8: None,
+        variant,
         network,
     })
 }
@@ -423,10 +468,18 @@ pub fn load_from(source: Source, device: &Device) -> Result<SrModel, WeightsErro
         path: path.clone(),
         message: format!("`{META_SCALE}` is `{scale}`, not a scale"),
     })?;
-    let mut model = build(name, scale, device).map_err(|source| WeightsError::Model {
-        path: path.clone(),
-        source,
-    })?;
+    let variant = match metadata.get(META_VARIANT) {
+        Some(text) => text.parse().map_err(|e| WeightsError::Metadata {
+            path: path.clone(),
+            message: format!("`{META_VARIANT}`: {e}"),
+        })?,
+        None => Variant::default(),
+    };
+    let mut model =
+        build_variant(name, scale, variant, device).map_err(|source| WeightsError::Model {
+            path: path.clone(),
+            source,
+        })?;
     if let Some(color) = metadata.get(META_COLOR)
         && color != model.color().name()
     {

@@ -4,6 +4,7 @@
 //! degradations, worker-thread batches) -> a registry model -> the objective ([`loss`]) ->
 //! Adam with a [`schedule`] -> periodic validation under the papers' protocol -> checkpoints
 //! ([`checkpoint`]) and logs ([`log`], [`plot`]). A [`recipe`] (TOML) describes the whole run.
+//! [`search`] trains many small variants of one recipe to find the best under a latency budget.
 
 pub mod bench;
 pub mod checkpoint;
@@ -16,6 +17,7 @@ pub mod params;
 pub mod plot;
 pub mod recipe;
 pub mod schedule;
+pub mod search;
 pub mod trainer;
 
 pub use error::TrainError;

@@ -1,4 +1,5 @@
-//! Plot of a training run: loss and validation PSNR against iterations.
+//! Plots: a training run's loss and validation PSNR against iterations, and an architecture
+//! search's candidates on the speed/quality plane.
 
 use std::fmt::Display;
 use std::fs::{self, File};
@@ -147,6 +148,91 @@ pub fn draw(train: &[TrainRow], validation: &[ValidationRow], path: &Path) -> Re
     write_png(&pixels, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// A candidate of an architecture search on the speed/quality plane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchPoint {
+    /// Short name drawn beside front points.
+    pub label: String,
+    /// Milliseconds per output megapixel on this CPU.
+    pub ms_per_megapixel: f64,
+    /// Validation Y-PSNR.
+    pub psnr: f64,
+    /// Whether no other candidate is both faster and better.
+    pub on_front: bool,
+}
+
+/// Draws candidates as points, the Pareto front as a labelled line, and the latency budget as
+/// a vertical line, to `path` (PNG, written to a temporary file and renamed).
+pub fn draw_search(points: &[SearchPoint], budget: f64, path: &Path) -> Result<(), String> {
+    let mut pixels = vec![0u8; WIDTH as usize * HEIGHT as usize * 3];
+    render_search(&mut pixels, points, budget, font())
+        .map_err(|e| format!("{}: cannot draw the plot: {e}", path.display()))?;
+    write_png(&pixels, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn render_search(
+    pixels: &mut [u8],
+    points: &[SearchPoint],
+    budget: f64,
+    font: Option<&str>,
+) -> Result<(), String> {
+    let root = BitMapBackend::with_buffer(pixels, (WIDTH, HEIGHT)).into_drawing_area();
+    root.fill(&WHITE).map_err(text)?;
+    let (_, fastest) = bounds(points.iter().map(|p| p.ms_per_megapixel)).unwrap_or((0.0, 1.0));
+    let right = fastest.max(budget) * 1.08;
+    let (low, high) = bounds(points.iter().map(|p| p.psnr)).unwrap_or((25.0, 35.0));
+    let pad = (0.08 * (high - low)).max(0.2);
+    let mut chart = builder(&root, "Architecture search: quality against speed", font)
+        .build_cartesian_2d(0.0..right, low - pad..high + pad)
+        .map_err(text)?;
+    mesh(
+        &mut chart,
+        "ms per output megapixel (this CPU)",
+        &|v: &f64| format!("{v:.0}"),
+        "Set5 Y-PSNR (dB)",
+        &|v: &f64| format!("{v:.1}"),
+        font,
+    )?;
+    let budget_line = vec![(budget, low - pad), (budget, high + pad)];
+    chart
+        .draw_series(LineSeries::new(budget_line, COLORS[3].stroke_width(2)))
+        .map_err(text)?;
+    chart
+        .draw_series(
+            points
+                .iter()
+                .map(|p| Circle::new((p.ms_per_megapixel, p.psnr), 4, COLORS[7].filled())),
+        )
+        .map_err(text)?;
+    let mut front: Vec<&SearchPoint> = points.iter().filter(|p| p.on_front).collect();
+    front.sort_by(|a, b| a.ms_per_megapixel.total_cmp(&b.ms_per_megapixel));
+    chart
+        .draw_series(LineSeries::new(
+            front.iter().map(|p| (p.ms_per_megapixel, p.psnr)),
+            COLORS[0].stroke_width(2),
+        ))
+        .map_err(text)?;
+    chart
+        .draw_series(
+            front
+                .iter()
+                .map(|p| Circle::new((p.ms_per_megapixel, p.psnr), 6, COLORS[0].filled())),
+        )
+        .map_err(text)?;
+    if let Some(family) = font {
+        chart
+            .draw_series(front.iter().map(|p| {
+                Text::new(
+                    p.label.clone(),
+                    (p.ms_per_megapixel, p.psnr),
+                    (family, 14).into_font(),
+                )
+            }))
+            .map_err(text)?;
+    }
+    root.present().map_err(text)
+}
+
 /// The font family to draw text in, or `None` if the font could not be loaded, in which case
 /// the figure is drawn without text rather than not at all.
 fn font() -> Option<&'static str> {
@@ -234,7 +320,14 @@ fn loss_panel(
     let mut chart = builder(area, "Training loss", font)
         .build_cartesian_2d(iterations, losses)
         .map_err(text)?;
-    mesh(&mut chart, "loss", &format_loss, font)?;
+    mesh(
+        &mut chart,
+        "iteration",
+        &format_iteration,
+        "loss",
+        &format_loss,
+        font,
+    )?;
     let marker = if points.len() < MARKED_POINTS { 3 } else { 0 };
     chart
         .draw_series(LineSeries::new(points, COLORS[0].stroke_width(2)).point_size(marker))
@@ -268,6 +361,8 @@ fn psnr_panel(
         .map_err(text)?;
     mesh(
         &mut chart,
+        "iteration",
+        &format_iteration,
         "Y-PSNR (dB)",
         &|v: &f64| format!("{v:.1}"),
         font,
@@ -325,6 +420,8 @@ fn builder<'a, 'b>(
 /// Draws the grid, axis labels and a frame around the plotting area.
 fn mesh<Y>(
     chart: &mut ChartContext<'_, BitMapBackend<'_>, Cartesian2d<RangedCoordf64, Y>>,
+    x_desc: &str,
+    x_format: &dyn Fn(&f64) -> String,
     y_desc: &str,
     y_format: &dyn Fn(&f64) -> String,
     font: Option<&str>,
@@ -336,11 +433,11 @@ where
     mesh.bold_line_style(BLACK.mix(0.15))
         .light_line_style(BLACK.mix(0.05));
     if let Some(family) = font {
-        mesh.x_desc("iteration")
+        mesh.x_desc(x_desc)
             .y_desc(y_desc)
             .label_style((family, 14))
             .axis_desc_style((family, 16))
-            .x_label_formatter(&format_iteration)
+            .x_label_formatter(x_format)
             .y_label_formatter(y_format);
     }
     mesh.draw().map_err(text)?;

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
+use upres_models::{ModelError, SrModel, Variant};
 
 use crate::data::DataConfig;
 use crate::error::TrainError;
@@ -36,6 +38,30 @@ pub struct ModelSection {
     pub name: String,
     /// Upscaling factor.
     pub scale: usize,
+    /// Changes to an EDSR model's preset, as `blocks=4,features=32,upsampler=sub-pixel`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+impl ModelSection {
+    /// The variant's changes to the preset.
+    pub fn variant(&self) -> Result<Variant, String> {
+        self.variant
+            .as_deref()
+            .map_or(Ok(Variant::default()), str::parse)
+            .map_err(|reason| format!("model.variant: {reason}"))
+    }
+
+    /// The model, freshly initialised on `device`.
+    pub fn build(&self, device: &Device) -> Result<SrModel, TrainError> {
+        let variant = self.variant().map_err(|reason| ModelError::InvalidConfig {
+            arch: "model",
+            reason,
+        })?;
+        Ok(upres_models::build_variant(
+            &self.name, self.scale, variant, device,
+        )?)
+    }
 }
 
 /// Adam's settings.
@@ -135,6 +161,7 @@ impl Recipe {
     }
 
     fn check(&self) -> Result<(), String> {
+        self.model.variant()?;
         if self.train.iterations == 0 || self.train.batch == 0 {
             return Err("train.iterations and train.batch must be positive".into());
         }

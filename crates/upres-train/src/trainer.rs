@@ -89,8 +89,7 @@ pub fn train(
 
     plain.seed(recipe.train.seed);
     device.seed(recipe.train.seed);
-    let mut model =
-        upres_models::build(&recipe.model.name, scale, &device)?.map_network(with_path_ids);
+    let mut model = recipe.model.build(&device)?.map_network(with_path_ids);
     let mut optimizer = adam(recipe);
     let mut ema = recipe
         .train
@@ -111,7 +110,7 @@ pub fn train(
                     message: e.to_string(),
                 })?;
         if let Some(decay) = recipe.train.ema {
-            let mut shadow = upres_models::build(&recipe.model.name, scale, &plain)?;
+            let mut shadow = recipe.model.build(&plain)?;
             shadow.load_safetensors(&checkpoint.state_ema())?;
             ema = Some(Ema::resume(decay, with_path_ids(shadow.network)));
         }

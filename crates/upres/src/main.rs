@@ -33,6 +33,8 @@ enum Command {
     Export(commands::export::Args),
     /// Quantize a model to INT8, its activation ranges calibrated on images.
     Quantize(commands::quantize::Args),
+    /// Search depth, width and upsampler of an EDSR model under a latency budget.
+    Search(commands::search::Args),
     /// Convert a PyTorch checkpoint of a registered architecture to a .upres model file.
     Import(commands::import::Args),
     /// Train a model from a recipe (see configs/).
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Export(args) => commands::export::run(args),
         Command::Import(args) => commands::import::run(args),
         Command::Quantize(args) => commands::quantize::run(args),
+        Command::Search(args) => commands::search::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::BenchTrain(args) => commands::bench_train::run(args),
         Command::BenchInfer(args) => commands::bench_infer::run(args),

@@ -228,6 +228,10 @@ pub trait ResidualBody {
 /// The frame EDSR and RCAN share (EDSR-PyTorch): `x * rgb_range` minus the mean, a head
 /// convolution, a body with a body convolution and a global skip, the sub-pixel upsampler, a
 /// tail convolution, the mean added back and the range divided out.
+///
+/// The upsampler can instead be ESPCN's single sub-pixel layer ([`EdsrFrame::new`]'s
+/// `sub_pixel`): no upsampler stages, the tail convolution makes `3 * scale^2` channels and one
+/// pixel shuffle arranges them, which is far cheaper at x4 (a variant `upres search` tries).
 #[derive(Module, Debug)]
 pub struct EdsrFrame<B: Module> {
     /// DIV2K mean shift and pixel range.
@@ -240,27 +244,45 @@ pub struct EdsrFrame<B: Module> {
     pub body_conv: Conv2d,
     /// Sub-pixel upsampler.
     pub upsampler: Upsampler,
-    /// Reconstruction convolution (feats -> 3).
+    /// Reconstruction convolution (feats -> 3, or 3 * scale^2 with a sub-pixel tail).
     pub tail: Conv2d,
+    /// The sub-pixel tail's pixel shuffle (empty for EDSR's upsampler).
+    pub tail_shuffle: Vec<PixelShuffle>,
 }
 
 impl<B: Module + ResidualBody> EdsrFrame<B> {
-    /// Wraps `body` (of `feats` channels) in the frame.
+    /// Wraps `body` (of `feats` channels) in the frame, with EDSR's upsampler or, if
+    /// `sub_pixel`, ESPCN's sub-pixel tail.
     pub fn new(
         arch: &'static str,
         body: B,
         feats: usize,
         scale: usize,
         rgb_range: f64,
+        sub_pixel: bool,
         device: &Device,
     ) -> Result<Self, ModelError> {
+        let (upsampler, tail_channels, tail_shuffle) = if sub_pixel {
+            let none = Upsampler {
+                stages: Vec::new(),
+                shuffles: Vec::new(),
+            };
+            (
+                none,
+                3 * scale * scale,
+                vec![PixelShuffleConfig::new(scale).init()],
+            )
+        } else {
+            (Upsampler::new(arch, feats, scale, device)?, 3, Vec::new())
+        };
         Ok(Self {
             mean: MeanShift::div2k(rgb_range),
             head: conv(3, feats, 3, device),
             body,
             body_conv: conv(feats, feats, 3, device),
-            upsampler: Upsampler::new(arch, feats, scale, device)?,
-            tail: conv(feats, 3, 3, device),
+            upsampler,
+            tail: conv(feats, tail_channels, 3, device),
+            tail_shuffle,
         })
     }
 
@@ -276,6 +298,10 @@ impl<B: Module + ResidualBody> EdsrFrame<B> {
         let body = ops.conv2d(&self.body_conv, self.body.run(ops, x.clone()));
         let x = ops.add(body, x);
         let x = ops.conv2d(&self.tail, self.upsampler.run(ops, x));
+        let x = self
+            .tail_shuffle
+            .iter()
+            .fold(x, |x, shuffle| ops.pixel_shuffle(x, shuffle.upscale_factor));
         let x = self.mean.add(ops, x);
         if range == 1.0 {
             x

@@ -9,7 +9,8 @@
 //! EDSR-PyTorch `src/model/edsr.py` and `common.py`.
 //!
 //! Arguments ([`EdsrConfig`]): `scale` (2, 3, or a power of two), `n_resblocks`, `n_feats`,
-//! `res_scale`, `rgb_range` (RGB only: the mean shift has 3 channels). Presets: [`EdsrConfig::baseline`] (16 blocks, 64
+//! `res_scale`, `rgb_range` (RGB only: the mean shift has 3 channels), `sub_pixel` (ESPCN's
+//! single sub-pixel layer instead of the upsampler and tail: any scale, less work). Presets: [`EdsrConfig::baseline`] (16 blocks, 64
 //! features, res_scale 1) and [`EdsrConfig::full`] (32 blocks, 256 features, res_scale 0.1).
 //! `rgb_range` is the pixel range the weights were trained on: the model always takes and
 //! returns [0, 1] images and scales them by `rgb_range` internally, so EDSR-PyTorch's released
@@ -44,6 +45,10 @@ pub struct EdsrConfig {
     /// Pixel range the weights expect (1 or 255).
     #[config(default = 1.0)]
     pub rgb_range: f64,
+    /// ESPCN's sub-pixel tail (one convolution to `3 * scale^2` channels, one pixel shuffle)
+    /// instead of EDSR's upsampler stages and tail.
+    #[config(default = false)]
+    pub sub_pixel: bool,
 }
 
 impl EdsrConfig {
@@ -66,7 +71,15 @@ impl EdsrConfig {
         let body = (0..self.n_resblocks)
             .map(|_| ResBlock::new(f, self.res_scale, device))
             .collect();
-        EdsrFrame::new("edsr", body, f, self.scale, self.rgb_range, device)
+        EdsrFrame::new(
+            "edsr",
+            body,
+            f,
+            self.scale,
+            self.rgb_range,
+            self.sub_pixel,
+            device,
+        )
     }
 }
 
@@ -124,6 +137,14 @@ mod tests {
             assert_eq!(y.dims(), [1, 3, 5 * scale, 4 * scale]);
         }
         assert!(EdsrConfig::new(5).init(&device).is_err());
+        let sub_pixel = EdsrConfig::new(5)
+            .with_n_resblocks(1)
+            .with_n_feats(8)
+            .with_sub_pixel(true)
+            .init(&device)
+            .unwrap();
+        let y = sub_pixel.run(&BurnOps, Tensor::zeros([1, 3, 5, 4], &device));
+        assert_eq!(y.dims(), [1, 3, 25, 20]);
     }
 
     #[test]

@@ -73,7 +73,7 @@ impl RcanConfig {
             conv: conv(f, f, 3, device),
         };
         let body = (0..self.n_resgroups).map(|_| group()).collect();
-        EdsrFrame::new("rcan", body, f, self.scale, self.rgb_range, device)
+        EdsrFrame::new("rcan", body, f, self.scale, self.rgb_range, false, device)
     }
 }
 

@@ -7,9 +7,14 @@ pub mod import;
 pub mod info;
 pub mod models;
 pub mod quantize;
+pub mod search;
 pub mod train;
 pub mod upscale;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
 use burn::tensor::Device;
 use upres_image::Upscaler;
 use upres_infer::model::{AlphaMode, find_model, open_method};
@@ -18,6 +23,21 @@ use upres_models::SrModel;
 /// The method a `--model` value stands for.
 pub fn method(name: &str, alpha: AlphaMode) -> anyhow::Result<Box<dyn Upscaler>> {
     open_method(name, alpha).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// A flag the first Ctrl-C sets, asking a training loop to checkpoint and stop; a second
+/// Ctrl-C ends the process at once.
+pub fn stop_on_ctrl_c() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping: saving a checkpoint (Ctrl-C again to quit now)");
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    Ok(stop)
 }
 
 /// The trained model `name` stands for (a built-in model, a model file or a training run),

@@ -1,8 +1,5 @@
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use upres_infer::model::{load_model, weights_file};
 use upres_metrics::DatasetScores;
@@ -62,16 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })
         .transpose()?;
 
-    // The first Ctrl-C asks the loop to checkpoint and stop; a second one ends at once.
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!("\nstopping: saving a checkpoint (Ctrl-C again to quit now)");
-    })
-    .context("cannot install the Ctrl-C handler")?;
+    let stop = super::stop_on_ctrl_c()?;
 
     let mut bar = Bar::new();
     let outcome = upres_train::train(

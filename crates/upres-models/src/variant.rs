@@ -1,0 +1,105 @@
+//! Hyper-parameters that differ from a registered model's defaults: what `upres search` varies
+//! in the EDSR family (depth, width, upsampler). A model file carries its variant
+//! (`upres.variant`) so that it rebuilds the same network.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Metadata key of the variant in upres model files.
+pub const META_VARIANT: &str = "upres.variant";
+
+/// Changes to an EDSR-family model's preset; the default changes nothing. Written and read as
+/// `blocks=4,features=32,upsampler=sub-pixel` (set fields only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Variant {
+    /// Residual blocks.
+    pub blocks: Option<usize>,
+    /// Feature channels.
+    pub features: Option<usize>,
+    /// ESPCN's sub-pixel tail instead of EDSR's upsampler stages.
+    pub sub_pixel: bool,
+}
+
+impl Variant {
+    /// Whether it changes nothing.
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(blocks) = self.blocks {
+            parts.push(format!("blocks={blocks}"));
+        }
+        if let Some(features) = self.features {
+            parts.push(format!("features={features}"));
+        }
+        if self.sub_pixel {
+            parts.push("upsampler=sub-pixel".to_string());
+        }
+        write!(f, "{}", parts.join(","))
+    }
+}
+
+impl FromStr for Variant {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let mut variant = Self::default();
+        for part in text.split(',').filter(|p| !p.trim().is_empty()) {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}` is not key=value"))?;
+            let count = || {
+                value
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&n| n > 0 || key.trim() == "blocks")
+                    .ok_or_else(|| format!("{key}: `{value}` is not a count"))
+            };
+            match key.trim() {
+                "blocks" => variant.blocks = Some(count()?),
+                "features" => variant.features = Some(count()?),
+                "upsampler" => {
+                    variant.sub_pixel = match value.trim() {
+                        "sub-pixel" => true,
+                        "edsr" => false,
+                        other => return Err(format!("upsampler `{other}`: use edsr or sub-pixel")),
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "unknown variant key `{other}` (blocks, features, upsampler)"
+                    ));
+                }
+            }
+        }
+        Ok(variant)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_round_trip() {
+        let variant = Variant {
+            blocks: Some(0),
+            features: Some(32),
+            sub_pixel: true,
+        };
+        assert_eq!(
+            variant.to_string(),
+            "blocks=0,features=32,upsampler=sub-pixel"
+        );
+        assert_eq!(variant.to_string().parse::<Variant>().unwrap(), variant);
+        assert!("".parse::<Variant>().unwrap().is_default());
+        for bad in ["blocks", "features=0", "width=3", "upsampler=bilinear"] {
+            assert!(bad.parse::<Variant>().is_err(), "{bad}");
+        }
+    }
+}
