@@ -15,6 +15,8 @@
 //! pair at most 128: results are then exact, and the same as the portable code's, on every
 //! CPU (CPUs with AVX-512 VNNI would not need that bound; this one's AVX2 does).
 
+use std::sync::Mutex;
+
 use rayon::prelude::*;
 
 use crate::feature::{BORDER, FeatureMap};
@@ -60,9 +62,9 @@ impl Quantizer {
 /// `x` quantized by the scale's inverse and the zero point as a float.
 #[inline(always)]
 fn quantize_value(x: f32, inverse: f32, zero: f32) -> u8 {
-    // Adding 0.5 and truncating the clamped value rounds to nearest (ties up), and
-    // vectorises.
-    (x * inverse + zero + 0.5).clamp(0.0, 255.0) as u8
+    // Adding 0.5 and truncating the clamped value rounds to nearest (ties up); the fused
+    // multiply-add is what the AVX2 code computes, bit for bit.
+    x.mul_add(inverse, zero + 0.5).clamp(0.0, 255.0) as u8
 }
 
 /// A convolution's weights quantized per output channel and packed for the micro-kernel
@@ -162,6 +164,33 @@ impl QuantizedConv {
     }
 }
 
+/// Byte maps of finished convolutions, reused by the next ones (fresh pages would cost page
+/// faults on every layer); at most `POOL_BYTES` are kept.
+static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+const POOL_BYTES: usize = 64 << 20;
+
+/// A buffer of `len` copies of `fill`, recycled from the pool when one is large enough.
+fn filled_buffer(len: usize, fill: u8) -> Vec<u8> {
+    let recycled = {
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        let best = (0..pool.len())
+            .filter(|&i| pool[i].capacity() >= len)
+            .min_by_key(|&i| pool[i].capacity());
+        best.map(|i| pool.swap_remove(i))
+    };
+    let mut buffer = recycled.unwrap_or_default();
+    buffer.clear();
+    buffer.resize(len, fill);
+    buffer
+}
+
+fn recycle(buffer: Vec<u8>) {
+    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    if pool.iter().map(Vec::capacity).sum::<usize>() + buffer.capacity() <= POOL_BYTES {
+        pool.push(buffer);
+    }
+}
+
 /// `x`'s images as bytes by `quantizer`, NHWC with a border of `pad` pixels, the border and
 /// the slack after the last image (read, times zero weights, by the micro-kernel) holding the
 /// zero point.
@@ -169,7 +198,7 @@ fn quantize_map(x: &FeatureMap, quantizer: Quantizer, pad: usize, slack: usize) 
     let (h, w, c) = (x.height(), x.width(), x.channels());
     let row = (w + 2 * pad) * c;
     let image = (h + 2 * pad) * row;
-    let mut bytes = vec![quantizer.zero_point; x.batch() * image + slack];
+    let mut bytes = filled_buffer(x.batch() * image + slack, quantizer.zero_point);
     let inverse = 1.0 / quantizer.scale;
     let zero = f32::from(quantizer.zero_point);
     for img in 0..x.batch() {
@@ -183,11 +212,18 @@ fn quantize_map(x: &FeatureMap, quantizer: Quantizer, pad: usize, slack: usize) 
     bytes
 }
 
-crate::simd::simd_fn! {
-    fn quantize_row(values: &[f32], bytes: &mut [u8], inverse: f32, zero: f32) {
-        for (b, &v) in bytes.iter_mut().zip(values) {
-            *b = quantize_value(v, inverse, zero);
-        }
+/// `values` quantized into `bytes` (as many as both hold).
+fn quantize_row(values: &[f32], bytes: &mut [u8], inverse: f32, zero: f32) {
+    let n = values.len().min(bytes.len());
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if crate::simd::has_avx2_fma() {
+        done = n / 32 * 32;
+        // SAFETY: the CPU has AVX2 and FMA; both slices hold `done` values.
+        unsafe { avx2::quantize(&values[..done], &mut bytes[..done], inverse, zero) };
+    }
+    for (b, &v) in bytes[done..n].iter_mut().zip(&values[done..n]) {
+        *b = quantize_value(v, inverse, zero);
     }
 }
 
@@ -225,6 +261,7 @@ pub fn conv2d_int8(x: &FeatureMap, conv: &QuantizedConv) -> FeatureMap {
                 }
             });
     }
+    recycle(input);
     out
 }
 
@@ -232,25 +269,28 @@ pub fn conv2d_int8(x: &FeatureMap, conv: &QuantizedConv) -> FeatureMap {
 fn conv_row(input: &[u8], conv: &QuantizedConv, offsets: &[usize], wo: usize, row: &mut [f32]) {
     let (c, co) = (conv.channels_in, conv.channels_out);
     let len = conv.channel_len();
-    let mut tile = [[0i32; GROUP]; TILE];
+    let mut tile = [[0.0f32; GROUP]; TILE];
     for group in 0..co.div_ceil(GROUP) {
         let first = group * GROUP;
         let weights = &conv.weights[first * len..][..GROUP * len];
+        let scales = &conv.scales[first..][..GROUP];
+        let shifts = &conv.offsets[first..][..GROUP];
         let lanes = GROUP.min(co - first);
         for x in (0..wo).step_by(TILE) {
-            micro_tile(&input[x * c..], c, conv.span, offsets, weights, &mut tile);
-            for (r, sums) in tile.iter().enumerate().take(wo - x) {
-                let out = &mut row[(x + r) * co + first..][..lanes];
-                for (j, value) in out.iter_mut().enumerate() {
-                    *value = sums[j] as f32 * conv.scales[first + j] + conv.offsets[first + j];
-                }
+            let input = &input[x * c..];
+            micro_tile(
+                input, c, conv.span, offsets, weights, scales, shifts, &mut tile,
+            );
+            for (r, values) in tile.iter().enumerate().take(wo - x) {
+                row[(x + r) * co + first..][..lanes].copy_from_slice(&values[..lanes]);
             }
         }
     }
 }
 
-/// `tile[r][j] = sum over kernel rows t and span bytes i of
-/// input[r * c + offsets[t] + i] * weights[(j * rows + t) * span + i]`.
+/// `tile[r][j] = scales[j] * sum + shifts[j]`, the sum over kernel rows t and span bytes i
+/// of `input[r * c + offsets[t] + i] * weights[(j * rows + t) * span + i]`.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn micro_tile(
     input: &[u8],
@@ -258,20 +298,34 @@ fn micro_tile(
     span: usize,
     offsets: &[usize],
     weights: &[i8],
-    tile: &mut [[i32; GROUP]; TILE],
+    scales: &[f32],
+    shifts: &[f32],
+    tile: &mut [[f32; GROUP]; TILE],
 ) {
     let reach = (TILE - 1) * c + offsets[offsets.len() - 1] + span;
     assert!(reach <= input.len() && weights.len() >= GROUP * offsets.len() * span);
+    assert!(scales.len() >= GROUP && shifts.len() >= GROUP);
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2; every read is within the bounds checked above.
-        unsafe { avx2::micro_tile(input.as_ptr(), c, span, offsets, weights.as_ptr(), tile) };
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA; every access is within the bounds checked above.
+        unsafe {
+            avx2::micro_tile(
+                input.as_ptr(),
+                c,
+                span,
+                offsets,
+                weights.as_ptr(),
+                scales.as_ptr(),
+                shifts.as_ptr(),
+                tile,
+            )
+        };
         return;
     }
     let taps = offsets.len();
-    for (r, sums) in tile.iter_mut().enumerate() {
-        for (j, sum) in sums.iter_mut().enumerate() {
-            *sum = offsets
+    for (r, values) in tile.iter_mut().enumerate() {
+        for (j, value) in values.iter_mut().enumerate() {
+            let sum: i32 = offsets
                 .iter()
                 .enumerate()
                 .map(|(t, &off)| {
@@ -283,6 +337,7 @@ fn micro_tile(
                         .sum::<i32>()
                 })
                 .sum();
+            *value = (sum as f32).mul_add(scales[j], shifts[j]);
         }
     }
 }
@@ -301,34 +356,77 @@ mod avx2 {
         _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), _mm256_set1_epi16(1))
     }
 
-    /// `[sum of a's lanes, of b's, of c's, of d's]`.
+    /// [`super::quantize_value`] of every value, 32 at a time (`values.len()` a multiple of
+    /// 32, `bytes` as long).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn quantize(values: &[f32], bytes: &mut [u8], inverse: f32, zero: f32) {
+        assert!(values.len().is_multiple_of(32) && bytes.len() == values.len());
+        let (inverse, shift) = (_mm256_set1_ps(inverse), _mm256_set1_ps(zero + 0.5));
+        let (low, high) = (_mm256_setzero_ps(), _mm256_set1_ps(255.0));
+        // packus interleaves the 128-bit halves; this restores the order of the 8 dwords.
+        let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        for (src, dst) in values.chunks_exact(32).zip(bytes.chunks_exact_mut(32)) {
+            let q = |k: usize| {
+                // SAFETY: `src` holds 32 floats.
+                let v = unsafe { _mm256_loadu_ps(src.as_ptr().add(8 * k)) };
+                let v = _mm256_min_ps(_mm256_max_ps(_mm256_fmadd_ps(v, inverse, shift), low), high);
+                _mm256_cvttps_epi32(v)
+            };
+            let words = (
+                _mm256_packus_epi32(q(0), q(1)),
+                _mm256_packus_epi32(q(2), q(3)),
+            );
+            let packed = _mm256_packus_epi16(words.0, words.1);
+            let packed = _mm256_permutevar8x32_epi32(packed, order);
+            // SAFETY: `dst` holds 32 bytes.
+            unsafe { _mm256_storeu_si256(dst.as_mut_ptr().cast(), packed) };
+        }
+    }
+
+    /// `scale * [sum of a's lanes, of b's, of c's, of d's] + shift`.
     #[inline]
-    #[target_feature(enable = "avx2")]
-    fn hsum4(a: __m256i, b: __m256i, c: __m256i, d: __m256i) -> [i32; 4] {
+    #[target_feature(enable = "avx2,fma")]
+    fn hsum4(
+        a: __m256i,
+        b: __m256i,
+        c: __m256i,
+        d: __m256i,
+        scale: __m128,
+        shift: __m128,
+    ) -> [f32; 4] {
         let abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
         let sums = _mm_add_epi32(
             _mm256_castsi256_si128(abcd),
             _mm256_extracti128_si256(abcd, 1),
         );
-        let mut out = [0i32; 4];
-        // SAFETY: `out` holds 4 integers.
-        unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), sums) };
+        let values = _mm_fmadd_ps(_mm_cvtepi32_ps(sums), scale, shift);
+        let mut out = [0.0f32; 4];
+        // SAFETY: `out` holds 4 floats.
+        unsafe { _mm_storeu_ps(out.as_mut_ptr(), values) };
         out
     }
 
-    /// The AVX2 micro-kernel: 3 pixels x 4 output channels in 12 vector accumulators.
+    /// The AVX2 micro-kernel: 3 pixels x 4 output channels in 12 vector accumulators,
+    /// dequantized at the end.
     ///
     /// # Safety
-    /// The CPU must have AVX2; `input` must be readable up to `2 * c + offsets.last() + span`
-    /// bytes and `weights` up to `4 * offsets.len() * span`.
-    #[target_feature(enable = "avx2")]
+    /// The CPU must have AVX2 and FMA; `input` must be readable up to
+    /// `2 * c + offsets.last() + span` bytes, `weights` up to `4 * offsets.len() * span`, and
+    /// `scales` and `shifts` must hold 4 values.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx2,fma")]
     pub unsafe fn micro_tile(
         input: *const u8,
         c: usize,
         span: usize,
         offsets: &[usize],
         weights: *const i8,
-        tile: &mut [[i32; GROUP]; TILE],
+        scales: *const f32,
+        shifts: *const f32,
+        tile: &mut [[f32; GROUP]; TILE],
     ) {
         unsafe {
             let z = _mm256_setzero_si256();
@@ -363,9 +461,10 @@ mod avx2 {
                 }
                 w += span;
             }
-            tile[0] = hsum4(a00, a01, a02, a03);
-            tile[1] = hsum4(a10, a11, a12, a13);
-            tile[2] = hsum4(a20, a21, a22, a23);
+            let (scale, shift) = (_mm_loadu_ps(scales), _mm_loadu_ps(shifts));
+            tile[0] = hsum4(a00, a01, a02, a03, scale, shift);
+            tile[1] = hsum4(a10, a11, a12, a13, scale, shift);
+            tile[2] = hsum4(a20, a21, a22, a23, scale, shift);
         }
     }
 }
@@ -374,6 +473,19 @@ mod avx2 {
 mod tests {
     use super::*;
     use crate::testing::{max_diff, reference_conv, values};
+
+    #[test]
+    fn vector_quantization_is_the_scalar_one() {
+        // Both sides of every rounding boundary, the clamps, and a tail past 32 values.
+        let values: Vec<f32> = (0..1000).map(|i| (i as f32 - 300.0) * 0.0371).collect();
+        let q = Quantizer::from_range(-3.0, 20.0);
+        let mut bytes = vec![0u8; values.len()];
+        quantize_row(&values, &mut bytes, 1.0 / q.scale, f32::from(q.zero_point));
+        for (v, b) in values.iter().zip(&bytes) {
+            assert_eq!(*b, q.quantize(*v), "{v}");
+        }
+        assert!(bytes.contains(&0) && bytes.contains(&255));
+    }
 
     #[test]
     fn quantizer_keeps_zero_exact() {

@@ -222,11 +222,9 @@ fn render_search(
     if let Some(family) = font {
         chart
             .draw_series(front.iter().map(|p| {
-                Text::new(
-                    p.label.clone(),
-                    (p.ms_per_megapixel, p.psnr),
-                    (family, 14).into_font(),
-                )
+                // Beside the marker rather than on it.
+                EmptyElement::at((p.ms_per_megapixel, p.psnr))
+                    + Text::new(p.label.clone(), (9, -16), (family, 14).into_font())
             }))
             .map_err(text)?;
     }

@@ -49,12 +49,20 @@ fn tiny_search_writes_front_and_winner() {
     assert!(stdout.contains("winner within"), "{stdout}");
 
     let csv = std::fs::read_to_string(out.join("search.csv")).unwrap();
-    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
     assert_eq!(rows.len(), 2);
     // Both trained; the front is not empty, and a candidate off it is beaten by one on it.
     assert!(rows.iter().all(|r| r[6].parse::<f64>().is_ok()));
     assert!(rows.iter().any(|r| r[7] == "true"));
-    for (ms, psnr) in rows.iter().filter(|r| r[7] == "false").map(|r| (r[5], r[6])) {
+    for (ms, psnr) in rows
+        .iter()
+        .filter(|r| r[7] == "false")
+        .map(|r| (r[5], r[6]))
+    {
         let (ms, psnr): (f64, f64) = (ms.parse().unwrap(), psnr.parse().unwrap());
         assert!(rows.iter().filter(|r| r[7] == "true").any(|r| {
             r[5].parse::<f64>().unwrap() <= ms && r[6].parse::<f64>().unwrap() >= psnr

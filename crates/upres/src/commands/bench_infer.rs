@@ -1,5 +1,5 @@
 use upres_image::{Depth, Image, Layout};
-use upres_infer::bench::{Engine, forward_times, input_dims, multiply_adds};
+use upres_infer::bench::{Engine, ForwardTimer, input_dims, multiply_adds};
 use upres_infer::int8::{RangeMethod, calibrate};
 use upres_models::{ColorSpace, SrModel};
 
@@ -10,7 +10,7 @@ pub struct Args {
     /// Side of the square low-resolution input.
     #[arg(long, default_value_t = 128)]
     size: usize,
-    /// Timed runs per engine (after one warm-up run).
+    /// Timed runs per engine (after one warm-up run), the engines taking turns.
     #[arg(long, default_value_t = 10)]
     runs: usize,
     /// Also time burn's forward pass (the reference the fast engine replaces).
@@ -58,20 +58,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     engines.extend(args.direct.then_some(Engine::Direct));
     engines.extend(args.int8.then_some(Engine::Int8));
     engines.extend(args.burn.then_some(Engine::Burn));
-    for engine in engines {
-        let mut times: Vec<f64> = forward_times(&model, engine, dims, args.runs)?
-            .iter()
-            .map(|t| t.as_secs_f64())
-            .collect();
+    // Engines take turns, one pass each, so that a drift in the machine's speed affects them
+    // alike.
+    let timers = engines
+        .iter()
+        .map(|&engine| ForwardTimer::new(&model, engine, dims))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut times = vec![Vec::with_capacity(args.runs); timers.len()];
+    for _ in 0..args.runs {
+        for (timer, times) in timers.iter().zip(&mut times) {
+            times.push(timer.time()?.as_secs_f64());
+        }
+    }
+    let mut first = None;
+    for (engine, mut times) in engines.into_iter().zip(times) {
         times.sort_by(f64::total_cmp);
         let median = times[times.len() / 2];
         let gflops = flop / median / 1e9;
+        let reference = *first.get_or_insert(median);
         println!(
-            "upres {}: median {:.1} ms over {} runs, {gflops:.1} GFLOP/s ({:.0}% of peak)",
+            "upres {}: median {:.1} ms over {} runs, {gflops:.1} GFLOP/s ({:.0}% of peak), {:.2}x the speed of fast",
             engine.name(),
             median * 1e3,
             args.runs,
-            100.0 * gflops / peak
+            100.0 * gflops / peak,
+            reference / median
         );
     }
     Ok(())
