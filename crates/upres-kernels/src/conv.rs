@@ -50,25 +50,9 @@ impl PackedConv {
         kernel: usize,
         pad: usize,
     ) -> Self {
-        let k = kernel;
-        assert_eq!(
-            weight.len(),
-            channels_out * channels_in * k * k,
-            "weight size"
-        );
-        let span = (k * channels_in).next_multiple_of(VECTOR);
+        let span = (kernel * channels_in).next_multiple_of(VECTOR);
         let padded_out = channels_out.next_multiple_of(GROUP);
-        let mut packed = vec![0.0; padded_out * k * span];
-        for o in 0..channels_out {
-            for i in 0..channels_in {
-                for ky in 0..k {
-                    for kx in 0..k {
-                        packed[(o * k + ky) * span + kx * channels_in + i] =
-                            weight[((o * channels_in + i) * k + ky) * k + kx];
-                    }
-                }
-            }
-        }
+        let packed = pack_spans(weight, channels_out, channels_in, kernel, span, padded_out);
         let mut padded_bias = vec![0.0; padded_out];
         if let Some(bias) = bias {
             assert_eq!(bias.len(), channels_out, "bias size");
@@ -94,6 +78,38 @@ impl PackedConv {
     fn channel_len(&self) -> usize {
         self.kernel * self.span
     }
+}
+
+/// `weight` (`[channels_out, channels_in, kernel, kernel]`, the PyTorch and burn layout)
+/// rearranged for the dot-product micro-kernels: per output channel (`padded_out` of them,
+/// the extra ones zero) and kernel row, the row's `kernel * channels_in` values in the order
+/// an NHWC input holds them (kernel column, then input channel), zero-filled to `span`.
+pub(crate) fn pack_spans(
+    weight: &[f32],
+    channels_out: usize,
+    channels_in: usize,
+    kernel: usize,
+    span: usize,
+    padded_out: usize,
+) -> Vec<f32> {
+    let k = kernel;
+    assert_eq!(
+        weight.len(),
+        channels_out * channels_in * k * k,
+        "weight size"
+    );
+    let mut packed = vec![0.0; padded_out * k * span];
+    for o in 0..channels_out {
+        for i in 0..channels_in {
+            for ky in 0..k {
+                for kx in 0..k {
+                    packed[(o * k + ky) * span + kx * channels_in + i] =
+                        weight[((o * channels_in + i) * k + ky) * k + kx];
+                }
+            }
+        }
+    }
+    packed
 }
 
 /// The convolution of `x` by `conv`, with a border of [`BORDER`] on the output.

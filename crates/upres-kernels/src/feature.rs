@@ -1,24 +1,14 @@
 //! NHWC feature maps with a zero border.
 
-use std::sync::Mutex;
+use crate::pool::BufferPool;
 
-/// Buffers of dropped feature maps, reused by the next ones: fresh pages for every layer's
-/// output would cost page faults comparable to a small convolution. At most
-/// `POOL_BYTES` are kept.
-static POOL: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
-const POOL_BYTES: usize = 256 << 20;
+/// Buffers of dropped feature maps, reused by the next ones.
+static POOL: BufferPool<f32> = BufferPool::new(256 << 20);
 
 /// A buffer of `len` values, recycled from the pool when one is large enough (holding stale
 /// values then), else freshly zeroed.
 fn buffer(len: usize) -> Vec<f32> {
-    let recycled = {
-        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-        let best = (0..pool.len())
-            .filter(|&i| pool[i].capacity() >= len)
-            .min_by_key(|&i| pool[i].capacity());
-        best.map(|i| pool.swap_remove(i))
-    };
-    match recycled {
+    match POOL.take(len) {
         Some(mut buffer) => {
             buffer.resize(len, 0.0);
             buffer.truncate(len);
@@ -30,12 +20,7 @@ fn buffer(len: usize) -> Vec<f32> {
 
 impl Drop for FeatureMap {
     fn drop(&mut self) {
-        let buffer = std::mem::take(&mut self.data);
-        let bytes = |b: &Vec<f32>| b.capacity() * size_of::<f32>();
-        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.iter().map(bytes).sum::<usize>() + bytes(&buffer) <= POOL_BYTES {
-            pool.push(buffer);
-        }
+        POOL.give(std::mem::take(&mut self.data));
     }
 }
 

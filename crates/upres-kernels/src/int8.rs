@@ -15,11 +15,11 @@
 //! pair at most 128: results are then exact, and the same as the portable code's, on every
 //! CPU (CPUs with AVX-512 VNNI would not need that bound; this one's AVX2 does).
 
-use std::sync::Mutex;
-
 use rayon::prelude::*;
 
+use crate::conv::pack_spans;
 use crate::feature::{BORDER, FeatureMap};
+use crate::pool::BufferPool;
 
 /// Output channels per micro-tile.
 const GROUP: usize = 4;
@@ -98,27 +98,11 @@ impl QuantizedConv {
         pad: usize,
         input: Quantizer,
     ) -> Self {
-        let k = kernel;
-        assert_eq!(
-            weight.len(),
-            channels_out * channels_in * k * k,
-            "weight size"
-        );
-        let span = (k * channels_in).next_multiple_of(VECTOR);
+        let span = (kernel * channels_in).next_multiple_of(VECTOR);
         let padded_out = channels_out.next_multiple_of(GROUP);
-        let channel_len = k * span;
+        let channel_len = kernel * span;
         // Real weights in the packed layout, then quantized channel by channel.
-        let mut real = vec![0.0f32; padded_out * channel_len];
-        for o in 0..channels_out {
-            for i in 0..channels_in {
-                for ky in 0..k {
-                    for kx in 0..k {
-                        real[o * channel_len + ky * span + kx * channels_in + i] =
-                            weight[((o * channels_in + i) * k + ky) * k + kx];
-                    }
-                }
-            }
-        }
+        let real = pack_spans(weight, channels_out, channels_in, kernel, span, padded_out);
         let mut weights = vec![0i8; real.len()];
         let mut scales = vec![0.0; padded_out];
         let mut offsets = vec![0.0; padded_out];
@@ -164,31 +148,15 @@ impl QuantizedConv {
     }
 }
 
-/// Byte maps of finished convolutions, reused by the next ones (fresh pages would cost page
-/// faults on every layer); at most `POOL_BYTES` are kept.
-static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-const POOL_BYTES: usize = 64 << 20;
+/// Byte maps of finished convolutions, reused by the next ones.
+static POOL: BufferPool<u8> = BufferPool::new(64 << 20);
 
 /// A buffer of `len` copies of `fill`, recycled from the pool when one is large enough.
 fn filled_buffer(len: usize, fill: u8) -> Vec<u8> {
-    let recycled = {
-        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-        let best = (0..pool.len())
-            .filter(|&i| pool[i].capacity() >= len)
-            .min_by_key(|&i| pool[i].capacity());
-        best.map(|i| pool.swap_remove(i))
-    };
-    let mut buffer = recycled.unwrap_or_default();
+    let mut buffer = POOL.take(len).unwrap_or_default();
     buffer.clear();
     buffer.resize(len, fill);
     buffer
-}
-
-fn recycle(buffer: Vec<u8>) {
-    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-    if pool.iter().map(Vec::capacity).sum::<usize>() + buffer.capacity() <= POOL_BYTES {
-        pool.push(buffer);
-    }
 }
 
 /// `x`'s images as bytes by `quantizer`, NHWC with a border of `pad` pixels, the border and
@@ -261,7 +229,7 @@ pub fn conv2d_int8(x: &FeatureMap, conv: &QuantizedConv) -> FeatureMap {
                 }
             });
     }
-    recycle(input);
+    POOL.give(input);
     out
 }
 

@@ -23,6 +23,7 @@ pub mod conv;
 mod feature;
 pub mod int8;
 pub mod pointwise;
+mod pool;
 pub mod reshape;
 pub mod simd;
 #[cfg(test)]

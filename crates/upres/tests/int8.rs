@@ -25,7 +25,7 @@ fn quantized_espcn_keeps_its_set5_score() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("espcn-x3-int8.upres");
     let calib = dataset("Set14").join("LR_bicubic/X3");
-    let out = upres_ok(&[
+    let quantize = [
         "quantize",
         "-m",
         "espcn-x3",
@@ -33,7 +33,8 @@ fn quantized_espcn_keeps_its_set5_score() {
         arg(&calib),
         "-o",
         arg(&file),
-    ]);
+    ];
+    let out = upres_ok(&quantize);
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 of 3 convolutions in INT8"));
 
     let device = Device::flex();
@@ -54,15 +55,7 @@ fn quantized_espcn_keeps_its_set5_score() {
 
     // A second run refuses to overwrite, in one line, leaving the file as it was.
     let before = std::fs::read(&file).unwrap();
-    let again = upres(&[
-        "quantize",
-        "-m",
-        "espcn-x3",
-        "--calib",
-        arg(&calib),
-        "-o",
-        arg(&file),
-    ]);
+    let again = upres(&quantize);
     assert!(!again.status.success());
     assert_eq!(
         String::from_utf8_lossy(&again.stderr)
