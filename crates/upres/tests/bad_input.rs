@@ -186,3 +186,40 @@ fn importing_a_checkpoint_of_another_size_names_the_key() {
     assert!(stderr.contains("first_part.0.weight"), "{stderr}");
     assert!(!output.exists());
 }
+
+#[test]
+fn quantizing_without_images_or_with_a_bad_percentile_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let calib = tmp.path().join("calib");
+    std::fs::create_dir(&calib).unwrap();
+    save(
+        &calib.join("a.png"),
+        &Image::new(8, 8, Layout::Rgb, Depth::U8, vec![90.0; 192]).unwrap(),
+    );
+    let output = tmp.path().join("int8.upres");
+    for (dir, extra, mention) in [
+        (&empty, None, "no images"),
+        (&calib, Some("42"), "percentile 42"),
+    ] {
+        let mut args = vec![
+            "quantize",
+            "-m",
+            "espcn-x3",
+            "--calib",
+            arg(dir),
+            "-o",
+            arg(&output),
+        ];
+        if let Some(p) = extra {
+            args.extend(["--percentile", p]);
+        }
+        let out = upres(&args);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(mention), "{stderr}");
+        assert!(!output.exists());
+    }
+}

@@ -36,6 +36,15 @@ fn quantized_espcn_keeps_its_set5_score() {
     ];
     let out = upres_ok(&quantize);
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 of 3 convolutions in INT8"));
+    let info = upres_ok(&["info", arg(&file)]).stdout;
+    let info = String::from_utf8_lossy(&info);
+    assert!(
+        info.contains(
+            "upres.int8: 1 of 3 convolutions in INT8, ranges by percentile 99.99 on 14 images"
+        ),
+        "{info}"
+    );
+    assert!(info.contains("upres.quantized_from: espcn-x3"), "{info}");
 
     let device = Device::flex();
     let float = find_model("espcn-x3", &device).unwrap().unwrap();

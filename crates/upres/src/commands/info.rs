@@ -2,8 +2,9 @@ use std::io::Write;
 use std::path::Path;
 
 use upres_infer::zoo;
-use upres_models::Source;
+use upres_models::int8::META_INT8;
 use upres_models::weights::read_metadata;
+use upres_models::{Int8Calibration, Source};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,7 +22,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     for key in keys {
         let value = &metadata[key];
-        if value.contains('\n') {
+        // The calibration is a list of ranges; people want its summary.
+        if key == META_INT8
+            && let Ok(calibration) = Int8Calibration::from_json(value)
+        {
+            let quantized = calibration.inputs.iter().flatten().count();
+            writeln!(
+                out,
+                "{key}: {quantized} of {} convolutions in INT8, ranges by {} on {} images",
+                calibration.inputs.len(),
+                calibration.method,
+                calibration.images
+            )?;
+        } else if value.contains('\n') {
             writeln!(out, "{key}:")?;
             for line in value.lines() {
                 writeln!(out, "    {line}")?;
