@@ -180,7 +180,7 @@ impl ModelUpscaler {
 
 impl Upscaler for ModelUpscaler {
     fn name(&self) -> String {
-        self.model.name().to_string()
+        self.model.label()
     }
 
     fn upscale(&self, low_res: &Image, scale: usize) -> Result<Image, UpscaleError> {
