@@ -13,10 +13,10 @@ use rayon::prelude::*;
 use crate::feature::{BORDER, FeatureMap};
 use crate::simd::simd_fn;
 
-/// Output channels per micro-tile.
-const GROUP: usize = 4;
-/// Consecutive output pixels per micro-tile.
-const TILE: usize = 3;
+/// Output channels per micro-tile (also the INT8 kernel's).
+pub(crate) const GROUP: usize = 4;
+/// Consecutive output pixels per micro-tile (also the INT8 kernel's).
+pub(crate) const TILE: usize = 3;
 /// Values per vector.
 const VECTOR: usize = 8;
 /// Output pixels a thread's task aims at: its input rows then stay in L2 while every group
@@ -135,39 +135,52 @@ pub fn conv2d(x: FeatureMap, conv: &PackedConv) -> FeatureMap {
         wo,
         out_row: (wo + 2 * BORDER) * co,
     };
-    let threads = rayon::current_num_threads();
-    let rows_per_task = (TASK_PIXELS / wp).min(ho.div_ceil(2 * threads)).max(1);
-    for img in 0..x.batch() {
-        // The input slice runs to the end of the buffer: the vectors past a span's end read
-        // into the next pixels, image or the slack, and multiply zero weights.
+    // The input slices run to the end of the buffer: the vectors past a span's end read into
+    // the next pixels, image or the slack, and multiply zero weights.
+    let last_image = x.batch().saturating_sub(1) * x.image_len();
+    let reach = (ho * wp + TILE) * c + offsets[offsets.len() - 1] + conv.span;
+    assert!(
+        last_image + reach <= x.raw().len(),
+        "feature map slack too small for the kernel"
+    );
+    for_each_band(&mut out, wp, |img, y0, rows| {
         let input = &x.raw()[img * x.image_len()..];
-        let reach = (ho * wp + TILE) * c + offsets[offsets.len() - 1] + conv.span;
-        assert!(
-            reach <= input.len(),
-            "feature map slack too small for the kernel"
-        );
-        let out_image = out.image_mut(img);
-        let interior = &mut out_image[BORDER * geometry.out_row..(ho + BORDER) * geometry.out_row];
-        interior
-            .par_chunks_mut(rows_per_task * geometry.out_row)
-            .enumerate()
-            .for_each(|(task, rows)| {
-                conv_rows(input, conv, &offsets, &geometry, task * rows_per_task, rows);
-            });
-    }
+        conv_rows(input, conv, &offsets, &geometry, y0, rows);
+    });
     out
 }
 
-/// Sizes shared by the tasks of one convolution.
-struct Geometry {
-    /// Input channels.
-    c: usize,
-    /// Padded input width.
+/// Calls `band(img, y0, rows)` in parallel on bands of consecutive output rows of every image
+/// of `out`: `rows` holds the padded rows from interior row `y0` on. A band reads about
+/// [`TASK_PIXELS`] pixels of input rows `wp` pixels wide, which then stay in L2 while every
+/// group of output channels sweeps them.
+pub(crate) fn for_each_band(
+    out: &mut FeatureMap,
     wp: usize,
+    band: impl Fn(usize, usize, &mut [f32]) + Sync,
+) {
+    let (ho, pad) = (out.height(), out.pad());
+    let out_row = out.padded_width() * out.channels();
+    let threads = rayon::current_num_threads();
+    let rows_per_task = (TASK_PIXELS / wp).min(ho.div_ceil(2 * threads)).max(1);
+    for img in 0..out.batch() {
+        out.image_mut(img)[pad * out_row..(ho + pad) * out_row]
+            .par_chunks_mut(rows_per_task * out_row)
+            .enumerate()
+            .for_each(|(task, rows)| band(img, task * rows_per_task, rows));
+    }
+}
+
+/// Sizes shared by the tasks of one convolution.
+pub(crate) struct Geometry {
+    /// Input channels.
+    pub(crate) c: usize,
+    /// Padded input width.
+    pub(crate) wp: usize,
     /// Output width.
-    wo: usize,
+    pub(crate) wo: usize,
     /// Values per padded output row.
-    out_row: usize,
+    pub(crate) out_row: usize,
 }
 
 /// Output rows `y0..` (as many as `rows` holds): each group of 4 output channels (its

@@ -17,18 +17,12 @@
 
 use rayon::prelude::*;
 
-use crate::conv::pack_spans;
+use crate::conv::{GROUP, Geometry, TILE, for_each_band, pack_spans};
 use crate::feature::{BORDER, FeatureMap};
 use crate::pool::BufferPool;
 
-/// Output channels per micro-tile.
-const GROUP: usize = 4;
-/// Consecutive output pixels per micro-tile.
-const TILE: usize = 3;
 /// Bytes per vector.
 const VECTOR: usize = 32;
-/// Output pixels a thread's task aims at (see [`crate::conv`]).
-const TASK_PIXELS: usize = 512;
 /// The largest `|q0| + |q1|` of a weight pair for which `255 * (|q0| + |q1|)` fits in `i16`.
 const PAIR_LIMIT: f32 = 128.0;
 
@@ -207,35 +201,37 @@ pub fn conv2d_int8(x: &FeatureMap, conv: &QuantizedConv) -> FeatureMap {
     let slack = TILE * c + conv.span;
     let input = quantize_map(x, conv.input, p, slack);
     let image = (x.height() + 2 * p) * wp * c;
+    let last_image = x.batch().saturating_sub(1) * image;
+    assert!(
+        last_image + (ho * wp + TILE) * c + offsets[k - 1] + conv.span <= input.len(),
+        "quantized map slack too small for the kernel"
+    );
     let mut out = FeatureMap::for_overwrite(x.batch(), ho, wo, co, BORDER);
-    let out_row = (wo + 2 * BORDER) * co;
-    let threads = rayon::current_num_threads();
-    let rows_per_task = (TASK_PIXELS / wp).min(ho.div_ceil(2 * threads)).max(1);
-    for img in 0..x.batch() {
-        let input = &input[img * image..];
-        assert!(
-            (ho * wp + TILE) * c + offsets[k - 1] + conv.span <= input.len(),
-            "quantized map slack too small for the kernel"
-        );
-        let out_image = out.image_mut(img);
-        out_image[BORDER * out_row..(ho + BORDER) * out_row]
-            .par_chunks_mut(rows_per_task * out_row)
-            .enumerate()
-            .for_each(|(task, rows)| {
-                let y0 = task * rows_per_task;
-                for (y, row) in rows.chunks_exact_mut(out_row).enumerate() {
-                    let line = &input[(y0 + y) * wp * c..];
-                    conv_row(line, conv, &offsets, wo, &mut row[BORDER * co..][..wo * co]);
-                }
-            });
-    }
+    let geometry = Geometry {
+        c,
+        wp,
+        wo,
+        out_row: (wo + 2 * BORDER) * co,
+    };
+    for_each_band(&mut out, wp, |img, y0, rows| {
+        conv_rows(&input[img * image..], conv, &offsets, &geometry, y0, rows);
+    });
     POOL.give(input);
     out
 }
 
-/// One output row (`wo * co` values) from the quantized input starting at its first pixel.
-fn conv_row(input: &[u8], conv: &QuantizedConv, offsets: &[usize], wo: usize, row: &mut [f32]) {
-    let (c, co) = (conv.channels_in, conv.channels_out);
+/// Output rows `y0..` (as many as `rows` holds) from the quantized input: each group of 4
+/// output channels (its weights staying in L1) sweeps the rows 3 pixels at a time, as
+/// [`crate::conv`]'s `f32` kernel does.
+fn conv_rows(
+    input: &[u8],
+    conv: &QuantizedConv,
+    offsets: &[usize],
+    g: &Geometry,
+    y0: usize,
+    rows: &mut [f32],
+) {
+    let co = conv.channels_out;
     let len = conv.channel_len();
     let mut tile = [[0.0f32; GROUP]; TILE];
     for group in 0..co.div_ceil(GROUP) {
@@ -244,13 +240,17 @@ fn conv_row(input: &[u8], conv: &QuantizedConv, offsets: &[usize], wo: usize, ro
         let scales = &conv.scales[first..][..GROUP];
         let shifts = &conv.offsets[first..][..GROUP];
         let lanes = GROUP.min(co - first);
-        for x in (0..wo).step_by(TILE) {
-            let input = &input[x * c..];
-            micro_tile(
-                input, c, conv.span, offsets, weights, scales, shifts, &mut tile,
-            );
-            for (r, values) in tile.iter().enumerate().take(wo - x) {
-                row[(x + r) * co + first..][..lanes].copy_from_slice(&values[..lanes]);
+        for (y, row) in rows.chunks_exact_mut(g.out_row).enumerate() {
+            let q = (y0 + y) * g.wp;
+            for x in (0..g.wo).step_by(TILE) {
+                let input = &input[(q + x) * g.c..];
+                micro_tile(
+                    input, g.c, conv.span, offsets, weights, scales, shifts, &mut tile,
+                );
+                for (r, values) in tile.iter().enumerate().take(g.wo - x) {
+                    let dst = (x + r + BORDER) * co + first;
+                    row[dst..dst + lanes].copy_from_slice(&values[..lanes]);
+                }
             }
         }
     }
