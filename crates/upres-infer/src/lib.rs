@@ -7,6 +7,7 @@ pub mod ensemble;
 pub mod fast;
 pub mod int8;
 pub mod model;
+pub mod perceptual;
 pub mod pipeline;
 pub mod tiling;
 pub mod zoo;

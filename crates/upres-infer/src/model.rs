@@ -137,15 +137,7 @@ impl ModelUpscaler {
                 y.to_interleaved(max),
             )?);
         }
-        // Interleaved HWC to planar CHW, in [0, 1].
-        let mut planar = vec![0.0f32; c * w * h];
-        for (p, px) in input.data().chunks_exact(c).enumerate() {
-            for (ch, v) in px.iter().enumerate() {
-                planar[ch * w * h + p] = v / max;
-            }
-        }
-        let x = Tensor::<4>::from_data(TensorData::new(planar, [1, c, h, w]), &self.device);
-        let y = self.model.forward(x)?;
+        let y = self.model.forward(image_tensor(input, &self.device))?;
         let [_, _, oh, ow] = y.dims();
         let planar = y
             .into_data()
@@ -308,6 +300,19 @@ pub fn open_method(name: &str, alpha: AlphaMode) -> Result<Box<dyn Upscaler>, Up
          ({built_in}) or a weights file"
     )
     .into())
+}
+
+/// An image as a 1xCxHxW batch in [0, 1] (planar, scaled by its depth).
+pub fn image_tensor(image: &Image, device: &Device) -> Tensor<4> {
+    let (w, h, c) = (image.width(), image.height(), image.channels());
+    let max = image.depth().max_value();
+    let mut planar = vec![0.0f32; c * w * h];
+    for (p, px) in image.data().chunks_exact(c).enumerate() {
+        for (ch, v) in px.iter().enumerate() {
+            planar[ch * w * h + p] = v / max;
+        }
+    }
+    Tensor::from_data(TensorData::new(planar, [1, c, h, w]), device)
 }
 
 #[cfg(test)]

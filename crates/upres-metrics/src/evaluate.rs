@@ -3,6 +3,7 @@
 //! the test-set degradations ([`TestDegradation`]: BD, DN, JPEG30), the method's output
 //! quantized like a saved file, and scores under [`Protocol`].
 
+use crate::perceptual::PerceptualDistance;
 use crate::protocol::{Channel, Protocol, Scores, compare};
 use std::path::{Path, PathBuf};
 use upres_image::degrade::TestDegradation;
@@ -161,6 +162,9 @@ pub struct ImageScores {
     pub name: String,
     #[serde(flatten)]
     pub scores: Scores,
+    /// The perceptual distance, when one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub perceptual: Option<f64>,
 }
 
 /// A method on a dataset at a scale: the mean scores and each image's.
@@ -174,6 +178,9 @@ pub struct DatasetScores {
     #[serde(skip)]
     pub channel: Channel,
     pub mean: Scores,
+    /// The perceptual column's name and mean, when one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub perceptual: Option<(String, f64)>,
     pub images: Vec<ImageScores>,
 }
 
@@ -185,6 +192,18 @@ pub fn evaluate(
     scale: usize,
     source: LowResSource,
     channel: Channel,
+) -> Result<DatasetScores, EvalError> {
+    evaluate_with(method, dataset, scale, source, channel, None)
+}
+
+/// [`evaluate`], plus a perceptual distance on the RGB images with the same border cropped.
+pub fn evaluate_with(
+    method: &dyn Upscaler,
+    dataset: &Dataset,
+    scale: usize,
+    source: LowResSource,
+    channel: Channel,
+    perceptual: Option<&dyn PerceptualDistance>,
 ) -> Result<DatasetScores, EvalError> {
     let protocol = Protocol {
         channel,
@@ -205,13 +224,36 @@ pub fn evaluate(
             .to_depth(high.depth());
         restored.quantize();
         let scores = compare(&restored, &high, protocol).map_err(|e| method_err(e.to_string()))?;
-        images.push(ImageScores { name, scores });
+        let perceptual = match perceptual {
+            Some(metric) => {
+                let crop = |image: &Image| {
+                    let b = protocol.crop_border;
+                    image
+                        .crop(b, b, image.width() - 2 * b, image.height() - 2 * b)
+                        .map_err(|e| method_err(e.to_string()))
+                };
+                let distance = metric
+                    .distance(&crop(&restored)?, &crop(&high)?)
+                    .map_err(|e| method_err(format!("{}: {e}", metric.name())))?;
+                Some(distance)
+            }
+            None => None,
+        };
+        images.push(ImageScores {
+            name,
+            scores,
+            perceptual,
+        });
     }
     let n = images.len() as f64;
     let mean = Scores {
         psnr: images.iter().map(|i| i.scores.psnr).sum::<f64>() / n,
         ssim: images.iter().map(|i| i.scores.ssim).sum::<f64>() / n,
     };
+    let perceptual = perceptual.map(|metric| {
+        let total: f64 = images.iter().filter_map(|i| i.perceptual).sum();
+        (metric.name(), total / n)
+    });
     Ok(DatasetScores {
         method: method.name(),
         dataset: dataset.name().to_string(),
@@ -219,6 +261,7 @@ pub fn evaluate(
         degradation: source.degradation(),
         channel,
         mean,
+        perceptual,
         images,
     })
 }

@@ -1,10 +1,15 @@
 //! Image quality as the SR papers measure it: PSNR and SSIM ([`quality`]) under the field's
 //! protocol (Y of BT.601, `scale` pixels cropped from each border: [`protocol`]), and the
-//! benchmark loop over a dataset folder ([`evaluate`]).
+//! benchmark loop over a dataset folder ([`evaluate`]), with an optional learned perceptual
+//! distance column ([`perceptual`]).
 
 pub mod evaluate;
+pub mod perceptual;
 pub mod protocol;
 pub mod quality;
 
-pub use evaluate::{Dataset, DatasetScores, EvalError, ImageScores, LowResSource, evaluate};
+pub use evaluate::{
+    Dataset, DatasetScores, EvalError, ImageScores, LowResSource, evaluate, evaluate_with,
+};
+pub use perceptual::PerceptualDistance;
 pub use protocol::{Channel, Protocol, Scores, compare};

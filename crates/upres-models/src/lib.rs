@@ -7,15 +7,19 @@
 //! - [`registry`]: every model by name, the scales it supports, a builder and a listing.
 //! - [`weights`]: upres safetensors files and PyTorch checkpoints with official key names.
 //! - [`int8`]: the calibrated activation ranges that an INT8 model file carries.
+//! - [`discriminator`]: the VGG-style discriminator of SRGAN/ESRGAN.
+//! - [`perceptual`]: ImageNet VGG16 and AlexNet feature stacks, and LPIPS.
 //!
 //! Models have no backend type parameter: the [`Device`](burn::tensor::Device) they are built
 //! on picks the backend (`Device::flex()`, the pure-Rust CPU backend, is always available;
 //! the `wgpu` and `tch` features add those backends).
 
 pub mod arch;
+pub mod discriminator;
 pub mod error;
 pub mod int8;
 pub mod ops;
+pub mod perceptual;
 mod receptive;
 pub mod registry;
 pub mod variant;

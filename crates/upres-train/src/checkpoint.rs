@@ -20,6 +20,7 @@ use upres_metrics::DatasetScores;
 use upres_models::{SrModel, SrNetwork};
 
 use crate::error::TrainError;
+use crate::gan::Adversary;
 use crate::recipe::Recipe;
 
 /// Where the loop stands; saved with every checkpoint.
@@ -29,9 +30,13 @@ pub struct Progress {
     pub iteration: usize,
     /// Training seconds so far (across resumes).
     pub elapsed: f64,
-    /// Best validation PSNR on the first set and its iteration.
+    /// Validation PSNR on the first set at the best checkpoint, and its iteration.
     pub best_psnr: Option<f64>,
     pub best_iteration: Option<usize>,
+    /// LPIPS on the first set at the best checkpoint, when validation measures it
+    /// (adversarial runs): then the lowest LPIPS, not the highest PSNR, is the best.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_lpips: Option<f64>,
 }
 
 impl Progress {
@@ -41,18 +46,37 @@ impl Progress {
             return true;
         };
         let psnr = scores.mean.psnr;
-        let best = self.best_psnr.is_none_or(|b| psnr > b);
+        let lpips = scores.perceptual.as_ref().map(|(_, value)| *value);
+        let best = match lpips {
+            Some(lpips) => self.best_lpips.is_none_or(|b| lpips < b),
+            None => self.best_psnr.is_none_or(|b| psnr > b),
+        };
         if best {
             self.best_psnr = Some(psnr);
+            self.best_lpips = lpips;
             self.best_iteration = Some(iteration);
         }
         best
     }
 
-    /// Best validation PSNR and its iteration.
+    /// Validation PSNR at the best checkpoint, and its iteration.
     pub fn best(&self) -> Option<(f64, usize)> {
         self.best_psnr.zip(self.best_iteration)
     }
+}
+
+/// Everything a checkpoint saves besides the progress.
+pub struct TrainingState<'a> {
+    /// The trained model (on the autodiff device).
+    pub model: &'a SrModel,
+    /// Its optimizer.
+    pub optimizer: &'a ModuleOptimizer,
+    /// The moving average of its weights, if the run keeps one.
+    pub ema: Option<&'a SrNetwork>,
+    /// The weights that are validated and shipped (`last`, `best`).
+    pub evaluated: &'a SrModel,
+    /// The discriminator of an adversarial run.
+    pub adversary: Option<&'a Adversary>,
 }
 
 /// Paths and saving of a run folder.
@@ -67,7 +91,7 @@ impl Checkpoint {
         }
     }
 
-    fn state(&self) -> PathBuf {
+    pub fn state(&self) -> PathBuf {
         self.root.join("state")
     }
 
@@ -152,13 +176,17 @@ impl Checkpoint {
     /// Saves a checkpoint: the resumable state, `last`, and `best` when `is_best`.
     pub fn save(
         &self,
-        model: &SrModel,
-        optimizer: &ModuleOptimizer,
-        ema: Option<&SrNetwork>,
-        evaluated: &SrModel,
+        state: &TrainingState,
         progress: &Progress,
         is_best: bool,
     ) -> Result<(), TrainError> {
+        let TrainingState {
+            model,
+            optimizer,
+            ema,
+            evaluated,
+            adversary,
+        } = *state;
         let fresh = self.root.join("state.new");
         let old = self.root.join("state.old");
         for dir in [&fresh, &old] {
@@ -176,6 +204,9 @@ impl Checkpoint {
                 .clone()
                 .map_network(|_| ema.clone())
                 .save_safetensors(&fresh.join("ema.safetensors"))?;
+        }
+        if let Some(adversary) = adversary {
+            adversary.save(&fresh)?;
         }
         let optimizer_path = fresh.join("optimizer.bpk");
         optimizer
@@ -208,5 +239,42 @@ impl Checkpoint {
         let temp = path.with_extension("safetensors.tmp");
         model.save_safetensors(&temp)?;
         fs::rename(&temp, path).map_err(Self::io(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use upres_image::degrade::TestDegradation;
+    use upres_metrics::{Channel, Scores};
+
+    fn scores(psnr: f64, lpips: Option<f64>) -> DatasetScores {
+        DatasetScores {
+            method: "m".into(),
+            dataset: "Set5".into(),
+            scale: 4,
+            degradation: TestDegradation::Bi,
+            channel: Channel::Y,
+            mean: Scores { psnr, ssim: 0.9 },
+            perceptual: lpips.map(|v| ("lpips_alex".to_string(), v)),
+            images: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_best_checkpoint_has_the_highest_psnr_or_else_the_lowest_lpips() {
+        let mut progress = Progress::default();
+        assert!(progress.record(1, Some(&scores(30.0, None))));
+        assert!(!progress.record(2, Some(&scores(29.0, None))));
+        assert!(progress.record(3, Some(&scores(31.0, None))));
+        assert_eq!(progress.best(), Some((31.0, 3)));
+
+        let mut adversarial = Progress::default();
+        assert!(adversarial.record(1, Some(&scores(30.0, Some(0.30)))));
+        // Sharper: lower PSNR, lower LPIPS.
+        assert!(adversarial.record(2, Some(&scores(28.0, Some(0.25)))));
+        assert!(!adversarial.record(3, Some(&scores(29.0, Some(0.27)))));
+        assert_eq!(adversarial.best(), Some((28.0, 2)));
+        assert_eq!(adversarial.best_lpips, Some(0.25));
     }
 }

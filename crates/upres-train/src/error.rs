@@ -19,6 +19,8 @@ pub enum TrainError {
     Model(#[from] upres_models::ModelError),
     #[error(transparent)]
     Weights(#[from] upres_models::WeightsError),
+    #[error(transparent)]
+    Perceptual(#[from] upres_models::perceptual::PerceptualError),
     #[error("validation: {0}")]
     Eval(#[from] upres_metrics::evaluate::EvalError),
     #[error("checkpoint {}: {message}", path.display())]

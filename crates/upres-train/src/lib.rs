@@ -3,7 +3,8 @@
 //! The data path of a run: image folders ([`data`]: cached decodes, patch pairs, augmentation,
 //! degradations, worker-thread batches) -> a registry model -> the objective ([`loss`]) ->
 //! Adam with a [`schedule`] -> periodic validation under the papers' protocol -> checkpoints
-//! ([`checkpoint`]) and logs ([`log`], [`plot`]). A [`recipe`] (TOML) describes the whole run.
+//! ([`checkpoint`]) and logs ([`log`], [`plot`]); [`gan`] adds a discriminator and an
+//! adversarial term. A [`recipe`] (TOML) describes the whole run.
 //! [`search`] trains many small variants of one recipe to find the best under a latency budget.
 
 pub mod bench;
@@ -11,6 +12,7 @@ pub mod checkpoint;
 pub mod data;
 mod error;
 mod export;
+pub mod gan;
 pub mod log;
 pub mod loss;
 pub mod params;

@@ -1,11 +1,17 @@
 //! Training losses over NCHW batches in [0, 1].
 //!
 //! Every loss implements [`Loss`]; a recipe names weighted terms ([`LossConfig`]) whose sum is
-//! the training objective. Pixel losses live here; perceptual and adversarial terms plug into
-//! the same trait.
+//! the training objective. Pixel losses and the VGG perceptual loss live here; the adversarial
+//! term ([`crate::gan`]) adds to their sum.
 
-use burn::tensor::Tensor;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
+use upres_models::perceptual::{PerceptualError, Vgg16, VggLayer, imagenet_normalize};
+
+use crate::error::TrainError;
 
 /// A differentiable distance between a network's output and its target.
 pub trait Loss: Send + Sync {
@@ -50,8 +56,59 @@ impl Loss for Charbonnier {
     }
 }
 
+/// Perceptual loss (Johnson et al., ECCV 2016; ESRGAN's variant): the L1 distance between
+/// ImageNet VGG16 features of output and target, on chosen layers with a weight each. ESRGAN
+/// takes features before the activation (`conv5_4` of VGG19; VGG16's deepest is `conv5_3`).
+/// Luma batches are repeated to three channels.
+pub struct Perceptual {
+    vgg: Vgg16,
+    layers: Vec<VggLayer>,
+    weights: Vec<f32>,
+}
+
+impl Perceptual {
+    /// VGG16 from the converted weights in `weights_dir`, on `device` (frozen).
+    pub fn new(
+        layers: &BTreeMap<String, f32>,
+        weights_dir: &Path,
+        device: &Device,
+    ) -> Result<Self, PerceptualError> {
+        let parsed = layers
+            .keys()
+            .map(|name| name.parse())
+            .collect::<Result<Vec<VggLayer>, _>>()?;
+        Ok(Self {
+            vgg: Vgg16::load(weights_dir, device)?,
+            layers: parsed,
+            weights: layers.values().copied().collect(),
+        })
+    }
+
+    fn features(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
+        let x = if x.dims()[1] == 1 {
+            x.repeat_dim(1, 3)
+        } else {
+            x
+        };
+        self.vgg.features(imagenet_normalize(x), &self.layers)
+    }
+}
+
+impl Loss for Perceptual {
+    fn forward(&self, output: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
+        let fake = self.features(output);
+        let real = self.features(target.detach());
+        fake.into_iter()
+            .zip(real)
+            .zip(&self.weights)
+            .map(|((f, r), w)| (f - r.detach()).abs().mean().mul_scalar(*w))
+            .reduce(|a, b| a + b)
+            .expect("a perceptual loss has at least one layer")
+    }
+}
+
 /// The kinds of loss a recipe can name.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum LossKind {
     /// [`L1`].
@@ -63,14 +120,23 @@ pub enum LossKind {
         #[serde(default = "default_eps")]
         eps: f32,
     },
+    /// [`Perceptual`]: VGG16 layer name -> weight (default `{ conv5_3 = 1.0 }`).
+    Perceptual {
+        #[serde(default = "default_layers")]
+        layers: BTreeMap<String, f32>,
+    },
 }
 
 fn default_eps() -> f32 {
     1e-3
 }
 
+fn default_layers() -> BTreeMap<String, f32> {
+    BTreeMap::from([("conv5_3".to_string(), 1.0)])
+}
+
 /// One weighted term of the objective.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LossTerm {
     #[serde(flatten)]
     pub kind: LossKind,
@@ -103,21 +169,24 @@ impl Default for LossConfig {
 }
 
 impl LossConfig {
-    /// Builds the weighted sum.
-    pub fn init(&self) -> WeightedSum {
-        WeightedSum(
-            self.0
-                .iter()
-                .map(|term| {
-                    let loss: Box<dyn Loss> = match term.kind {
-                        LossKind::L1 => Box::new(L1),
-                        LossKind::Mse => Box::new(Mse),
-                        LossKind::Charbonnier { eps } => Box::new(Charbonnier { eps }),
-                    };
-                    (term.weight, loss)
-                })
-                .collect(),
-        )
+    /// Builds the weighted sum on `device`; a perceptual term reads VGG16 from `weights_dir`.
+    pub fn init(&self, weights_dir: &Path, device: &Device) -> Result<WeightedSum, TrainError> {
+        let terms = self
+            .0
+            .iter()
+            .map(|term| {
+                let loss: Box<dyn Loss> = match &term.kind {
+                    LossKind::L1 => Box::new(L1),
+                    LossKind::Mse => Box::new(Mse),
+                    LossKind::Charbonnier { eps } => Box::new(Charbonnier { eps: *eps }),
+                    LossKind::Perceptual { layers } => {
+                        Box::new(Perceptual::new(layers, weights_dir, device)?)
+                    }
+                };
+                Ok((term.weight, loss))
+            })
+            .collect::<Result<_, TrainError>>()?;
+        Ok(WeightedSum(terms))
     }
 }
 
@@ -180,7 +249,12 @@ mod tests {
         .remove("loss")
         .unwrap();
         let (a, b) = pair();
-        let total = value(config.init().forward(a, b));
+        let total = value(
+            config
+                .init(Path::new("unused"), &Device::flex())
+                .unwrap()
+                .forward(a, b),
+        );
         assert!((total - (2.0 * 1.75 / 4.0 + 1.3125 / 4.0)).abs() < 1e-6);
         assert!(toml::from_str::<LossTerm>("kind = \"l3\"").is_err());
     }

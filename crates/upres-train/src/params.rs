@@ -13,6 +13,14 @@ pub fn with_path_ids<M: Module>(module: M) -> M {
     module.map(&mut PathIds { path: Vec::new() })
 }
 
+/// [`with_path_ids`] for a second trained module (a discriminator), its paths under `prefix`
+/// so that no id equals one of the first module's.
+pub fn with_prefixed_path_ids<M: Module>(module: M, prefix: &str) -> M {
+    module.map(&mut PathIds {
+        path: vec![prefix.to_string()],
+    })
+}
+
 struct PathIds {
     path: Vec<String>,
 }

@@ -9,6 +9,7 @@ use upres_models::{ModelError, SrModel, Variant};
 
 use crate::data::DataConfig;
 use crate::error::TrainError;
+use crate::gan::GanSection;
 use crate::loss::LossConfig;
 use crate::schedule::Schedule;
 
@@ -21,6 +22,9 @@ pub struct Recipe {
     /// Weighted loss terms (default: L1).
     #[serde(default)]
     pub loss: LossConfig,
+    /// Adversarial training (off when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gan: Option<GanSection>,
     pub optimizer: OptimizerSection,
     /// Learning-rate schedule (default: cosine annealing to 0 over the run).
     #[serde(default)]
@@ -179,11 +183,53 @@ impl Recipe {
         if self.loss.0.is_empty() {
             return Err("the loss needs at least one term".into());
         }
+        if let Some(gan) = &self.gan {
+            let side = self.data.patch * self.model.scale;
+            let multiple = gan.discriminator.patch_multiple();
+            if !side.is_multiple_of(multiple) {
+                return Err(format!(
+                    "gan: the discriminator judges HR patches of a multiple of {multiple} pixels, \
+                     and data.patch x scale is {side} (use {} for 128)",
+                    128 / self.model.scale.max(1)
+                ));
+            }
+        }
         Ok(())
     }
 
     /// The recipe as TOML (saved beside each run).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("a recipe always serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_committed_recipe_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let mut gan_recipes = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let recipe = Recipe::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                gan_recipes += usize::from(recipe.gan.is_some());
+            }
+        }
+        assert!(gan_recipes >= 3, "SRGAN, ESRGAN and the CPU recipe");
+    }
+
+    #[test]
+    fn a_gan_needs_hr_patches_the_discriminator_can_judge() {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/esrgan_x4.toml"),
+        )
+        .unwrap();
+        let mut recipe: Recipe = toml::from_str(&text).unwrap();
+        assert!(recipe.check().is_ok());
+        recipe.data.patch = 30;
+        assert!(recipe.check().unwrap_err().contains("multiple of 32"));
     }
 }

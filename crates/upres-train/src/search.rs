@@ -166,6 +166,7 @@ pub fn search(
                 resume,
                 init: None,
                 teacher: None,
+                weights_dir: None,
                 stop: options.stop.clone(),
             },
             &mut Silent,

@@ -15,12 +15,17 @@ use burn::tensor::{Device, Tensor, TensorData};
 use upres_image::resize::Filter;
 use upres_image::{Depth, Image, Interpolation, Layout, Upscaler};
 use upres_infer::model::{AlphaMode, ModelUpscaler};
-use upres_metrics::{Channel, Dataset, DatasetScores, LowResSource, evaluate};
+use upres_infer::perceptual::LpipsDistance;
+use upres_metrics::{
+    Channel, Dataset, DatasetScores, LowResSource, PerceptualDistance, evaluate_with,
+};
+use upres_models::perceptual::{LpipsNet, weights_dir};
 use upres_models::{ColorSpace, InputKind, SrModel, SrNetwork};
 
-use crate::checkpoint::{Checkpoint, Progress};
+use crate::checkpoint::{Checkpoint, Progress, TrainingState};
 use crate::data::{Batch, Loader, TrainSet, luma_shape, rgb_planes_to_luma};
 use crate::error::TrainError;
+use crate::gan::Adversary;
 use crate::log::RunLog;
 use crate::loss::{L1, Loss};
 use crate::params::{Ema, with_path_ids};
@@ -45,6 +50,9 @@ pub struct RunOptions {
     pub init: Option<PathBuf>,
     /// Optional distillation teacher.
     pub teacher: Option<Teacher>,
+    /// Where a perceptual loss finds the ImageNet VGG16 weights (see
+    /// [`upres_models::perceptual::weights_dir`] for the default).
+    pub weights_dir: Option<PathBuf>,
     /// Set (by a Ctrl-C handler) to stop after the current step, saving a checkpoint first.
     pub stop: Arc<AtomicBool>,
 }
@@ -144,7 +152,34 @@ pub fn train(
         progress.iteration as u64,
         recipe.data.workers,
     );
-    let objective = recipe.loss.init();
+    let objective = recipe
+        .loss
+        .init(&weights_dir(options.weights_dir.as_deref()), &device)?;
+    // PSNR falls as an adversarial run makes outputs sharper: LPIPS ranks its checkpoints.
+    let lpips = match recipe.gan {
+        Some(_) => Some(LpipsDistance::load(
+            LpipsNet::Alex,
+            &weights_dir(options.weights_dir.as_deref()),
+        )?),
+        None => None,
+    };
+    let mut adversary = match &recipe.gan {
+        Some(section) => {
+            let adversary = Adversary::new(
+                section,
+                model.color().channels(),
+                recipe.data.patch * scale,
+                adam(recipe),
+                &device,
+            )?;
+            Some(if options.resume {
+                adversary.resume(&checkpoint.state())?
+            } else {
+                adversary
+            })
+        }
+        None => None,
+    };
 
     observer.started(progress.iteration, total);
     let started = Instant::now();
@@ -159,10 +194,13 @@ pub fn train(
         let input = input_tensor(&batch, &model, &device);
         let target = Tensor::from_data(TensorData::new(batch.hr.clone(), batch.hr_shape), &device);
         let output = model.network.forward(input);
-        let mut loss = objective.forward(output.clone(), target);
+        let mut loss = objective.forward(output.clone(), target.clone());
         if let Some(teacher) = &options.teacher {
             let guide = teacher_output(teacher, &rgb_batch, model.color(), &plain, &device)?;
-            loss = loss + L1.forward(output, guide).mul_scalar(teacher.weight);
+            loss = loss + L1.forward(output.clone(), guide).mul_scalar(teacher.weight);
+        }
+        if let Some(adversary) = &adversary {
+            loss = loss + adversary.generator_loss(output.clone(), target.clone())?;
         }
         let value: f32 = loss.clone().into_scalar();
         if !value.is_finite() {
@@ -172,6 +210,9 @@ pub fn train(
             });
         }
         model = optimize(model, &mut optimizer, loss, lr);
+        if let Some(adversary) = &mut adversary {
+            adversary.step(output, target, lr, recipe.optimizer.lr)?;
+        }
         if let Some(ema) = &mut ema {
             ema.update(&model.network);
         }
@@ -190,15 +231,18 @@ pub fn train(
             || progress.iteration == total;
         if due || interrupted {
             let evaluated = evaluated_model(&model, ema.as_ref());
-            let scores = validate(&evaluated, &validation_sets)?;
+            let scores = validate(&evaluated, &validation_sets, lpips.as_ref())?;
             let best = progress.record(progress.iteration, scores.first());
             log.validation(progress.iteration, &scores)?;
             progress.elapsed = elapsed_before + started.elapsed().as_secs_f64();
             checkpoint.save(
-                &model,
-                &optimizer,
-                ema.as_ref().map(Ema::model),
-                &evaluated,
+                &TrainingState {
+                    model: &model,
+                    optimizer: &optimizer,
+                    ema: ema.as_ref().map(Ema::model),
+                    evaluated: &evaluated,
+                    adversary: adversary.as_ref(),
+                },
                 &progress,
                 best,
             )?;
@@ -246,16 +290,21 @@ fn evaluated_model(model: &SrModel, ema: Option<&Ema<SrNetwork>>) -> SrModel {
     }
 }
 
-fn validate(model: &SrModel, sets: &[Dataset]) -> Result<Vec<DatasetScores>, TrainError> {
+fn validate(
+    model: &SrModel,
+    sets: &[Dataset],
+    perceptual: Option<&LpipsDistance>,
+) -> Result<Vec<DatasetScores>, TrainError> {
     let upscaler = ModelUpscaler::new(model.clone(), Device::flex(), AlphaMode::Model);
     sets.iter()
         .map(|set| {
-            Ok(evaluate(
+            Ok(evaluate_with(
                 &upscaler,
                 set,
                 model.scale(),
                 LowResSource::Bicubic,
                 Channel::Y,
+                perceptual.map(|p| p as &dyn PerceptualDistance),
             )?)
         })
         .collect()

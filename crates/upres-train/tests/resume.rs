@@ -2,10 +2,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
+use upres_models::discriminator::{Discriminator, DiscriminatorKind};
+use upres_models::perceptual::WEIGHTS_ENV;
+use upres_models::weights::Source;
 use upres_train::{Observer, Recipe, RunOptions, Silent, train};
 
 fn datasets() -> PathBuf {
@@ -13,6 +17,11 @@ fn datasets() -> PathBuf {
 }
 
 fn recipe() -> Recipe {
+    recipe_with("")
+}
+
+/// The test recipe with `extra` TOML sections appended.
+fn recipe_with(extra: &str) -> Recipe {
     let data = datasets();
     let text = format!(
         r#"
@@ -43,6 +52,7 @@ ema = 0.9
 [validation]
 every = 4
 data = ["{set5}"]
+{extra}
 "#,
         t91 = data.join("T91/HR").display(),
         set5 = data.join("Set5").display(),
@@ -67,9 +77,20 @@ fn options(out: &Path, resume: bool, stop: Arc<AtomicBool>) -> RunOptions {
         resume,
         init: None,
         teacher: None,
+        // Adversarial runs rank checkpoints by LPIPS: the weights `.ci/run` converts.
+        weights_dir: Some(
+            std::env::var_os(WEIGHTS_ENV)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/weights")
+                }),
+        ),
         stop,
     }
 }
+
+/// Runs seed the backend's global generator: two in one process at once would share it.
+static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 struct Values(Vec<f32>);
 
@@ -87,8 +108,82 @@ fn weights(path: &Path) -> Vec<f32> {
     values.0
 }
 
+/// The parameters (and U-Net `u` vectors) of a discriminator saved in a checkpoint.
+fn discriminator_weights(path: &Path, kind: DiscriminatorKind) -> Vec<f32> {
+    let mut discriminator = Discriminator::new(kind, 3, 8, 32, &Device::flex()).unwrap();
+    upres_models::weights::load(&mut discriminator, Source::File(path)).unwrap();
+    let mut values = Values(Vec::new());
+    discriminator.visit(&mut values);
+    if let Discriminator::UNet(unet) = &discriminator {
+        for conv in unet.down.iter().chain(&unet.up).chain(&unet.extra) {
+            values
+                .0
+                .extend(conv.u.value().into_data().try_to_vec::<f32>().unwrap());
+        }
+    }
+    values.0
+}
+
+fn max_difference(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max)
+}
+
+#[test]
+fn an_adversarial_run_resumes_with_its_discriminator() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    for (name, kind) in [
+        ("vgg", DiscriminatorKind::Vgg),
+        ("unet", DiscriminatorKind::UNet),
+    ] {
+        let mut recipe = recipe_with(&format!(
+            "[gan]\nloss = \"relativistic\"\nweight = 0.1\nfeatures = 8\ndiscriminator = \"{name}\"\n"
+        ));
+        // HR patches of 32, the smallest the VGG-style discriminator judges.
+        recipe.data.patch = 16;
+        let dir = tempfile::tempdir().unwrap();
+        let (whole, split) = (dir.path().join("whole"), dir.path().join("split"));
+        train(&recipe, options(&whole, false, Arc::default()), &mut Silent).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        train(
+            &recipe,
+            options(&split, false, stop.clone()),
+            &mut StopAt(3, stop),
+        )
+        .unwrap();
+        let file = "state/discriminator.safetensors";
+        let halfway = discriminator_weights(&split.join(file), kind);
+        train(&recipe, options(&split, true, Arc::default()), &mut Silent).unwrap();
+        let (a, b) = (
+            discriminator_weights(&whole.join(file), kind),
+            discriminator_weights(&split.join(file), kind),
+        );
+        assert!(
+            max_difference(&a, &halfway) > 1e-4,
+            "{name}: the discriminator trains"
+        );
+        let worst = max_difference(&a, &b);
+        assert!(
+            worst < 1e-5,
+            "{name}: discriminator weights differ by up to {worst}"
+        );
+        let worst = max_difference(
+            &weights(&whole.join("state/model.safetensors")),
+            &weights(&split.join("state/model.safetensors")),
+        );
+        assert!(
+            worst < 1e-5,
+            "{name}: generator weights differ by up to {worst}"
+        );
+    }
+}
+
 #[test]
 fn half_run_plus_resume_equals_the_whole_run() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let recipe = recipe();
     let dir = tempfile::tempdir().unwrap();
     let (whole, split) = (dir.path().join("whole"), dir.path().join("split"));
@@ -116,13 +211,7 @@ fn half_run_plus_resume_equals_the_whole_run() {
         "state/ema.safetensors",
         "last.safetensors",
     ] {
-        let (a, b) = (weights(&whole.join(file)), weights(&split.join(file)));
-        assert_eq!(a.len(), b.len());
-        let worst = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0f32, f32::max);
+        let worst = max_difference(&weights(&whole.join(file)), &weights(&split.join(file)));
         assert!(worst < 1e-5, "{file}: weights differ by up to {worst}");
     }
     // The logs read as one run: one validation row per checkpoint of the whole run (4, 8),

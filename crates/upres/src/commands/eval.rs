@@ -1,6 +1,10 @@
 use std::path::PathBuf;
 use upres_image::degrade::TestDegradation;
-use upres_metrics::{Channel, Dataset, DatasetScores, LowResSource, evaluate};
+use upres_infer::perceptual::LpipsDistance;
+use upres_metrics::{
+    Channel, Dataset, DatasetScores, LowResSource, PerceptualDistance, evaluate_with,
+};
+use upres_models::perceptual::{LpipsNet, weights_dir};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -24,6 +28,14 @@ pub struct Args {
     /// Compare on Y (the papers) or on RGB (BasicSR's default).
     #[arg(long, default_value = "y")]
     channel: Channel,
+    /// Also report LPIPS v0.1 with this trunk (alex, the authors' default, or vgg), on RGB
+    /// with the same border crop.
+    #[arg(long)]
+    lpips: Option<LpipsNet>,
+    /// Folder of the converted ImageNet weights (default: $UPRES_WEIGHTS_DIR, else
+    /// ~/.local/share/upres/weights; `tools/fetch_perceptual_weights.sh DIR` makes it).
+    #[arg(long)]
+    weights_dir: Option<PathBuf>,
     /// Also write the results as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -39,33 +51,55 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (false, TestDegradation::Bi) => LowResSource::Bicubic,
         (false, other) => LowResSource::Degraded(other),
     };
+    let lpips = match args.lpips {
+        Some(net) => Some(LpipsDistance::load(
+            net,
+            &weights_dir(args.weights_dir.as_deref()),
+        )?),
+        None => None,
+    };
+    let perceptual = lpips.as_ref().map(|l| l as &dyn PerceptualDistance);
+    let perceptual_column = perceptual.map(|p| p.name());
     let suffix = match args.channel {
         Channel::Y => "y",
         Channel::Rgb => "rgb",
     };
     println!(
-        "{:<16} {:<10} {:<11} {:>5} {:>10} {:>10}",
+        "{:<16} {:<10} {:<11} {:>5} {:>10} {:>10} {:>11}",
         "model",
         "dataset",
         "degradation",
         "scale",
         format!("psnr_{suffix}"),
-        format!("ssim_{suffix}")
+        format!("ssim_{suffix}"),
+        perceptual_column.as_deref().unwrap_or("")
     );
     let mut results: Vec<DatasetScores> = Vec::new();
     for dir in &args.data {
         let dataset = Dataset::open(dir)?;
         for &scale in &args.scale {
             anyhow::ensure!(scale >= 1, "scale must be at least 1");
-            let scores = evaluate(method.as_ref(), &dataset, scale, source, args.channel)?;
+            let scores = evaluate_with(
+                method.as_ref(),
+                &dataset,
+                scale,
+                source,
+                args.channel,
+                perceptual,
+            )?;
             println!(
-                "{:<16} {:<10} {:<11} {:>5} {:>10.4} {:>10.6}",
+                "{:<16} {:<10} {:<11} {:>5} {:>10.4} {:>10.6} {:>11}",
                 scores.method,
                 scores.dataset,
                 scores.degradation,
                 format!("x{scale}"),
                 scores.mean.psnr,
-                scores.mean.ssim
+                scores.mean.ssim,
+                scores
+                    .perceptual
+                    .as_ref()
+                    .map(|(_, v)| format!("{v:.4}"))
+                    .unwrap_or_default()
             );
             results.push(scores);
         }
@@ -79,7 +113,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `{"results":[{"model","dataset","degradation","scale","psnr_y","ssim_y","images":[{"name","psnr_y","ssim_y"}]}]}`.
+/// `{"results":[{"model","dataset","degradation","scale","psnr_y","ssim_y",["lpips_alex",]"images":[{"name","psnr_y","ssim_y"[,"lpips_alex"]}]}]}`.
 fn to_json(results: &[DatasetScores], suffix: &str) -> serde_json::Value {
     let (psnr, ssim) = (format!("psnr_{suffix}"), format!("ssim_{suffix}"));
     let results: Vec<_> = results
@@ -93,6 +127,9 @@ fn to_json(results: &[DatasetScores], suffix: &str) -> serde_json::Value {
                     o.insert("name".into(), i.name.clone().into());
                     o.insert(psnr.clone(), i.scores.psnr.into());
                     o.insert(ssim.clone(), i.scores.ssim.into());
+                    if let (Some((column, _)), Some(v)) = (&r.perceptual, i.perceptual) {
+                        o.insert(column.clone(), v.into());
+                    }
                     serde_json::Value::Object(o)
                 })
                 .collect();
@@ -103,6 +140,9 @@ fn to_json(results: &[DatasetScores], suffix: &str) -> serde_json::Value {
             o.insert("scale".into(), r.scale.into());
             o.insert(psnr.clone(), r.mean.psnr.into());
             o.insert(ssim.clone(), r.mean.ssim.into());
+            if let Some((column, v)) = &r.perceptual {
+                o.insert(column.clone(), (*v).into());
+            }
             o.insert("images".into(), images.into());
             serde_json::Value::Object(o)
         })

@@ -32,6 +32,10 @@ pub struct Args {
     /// Weight of the distillation term.
     #[arg(long, default_value_t = 1.0, requires = "teacher")]
     teacher_weight: f32,
+    /// Folder of the converted ImageNet weights a perceptual loss needs (default:
+    /// $UPRES_WEIGHTS_DIR, else ~/.local/share/upres/weights).
+    #[arg(long)]
+    weights_dir: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -74,6 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
             teacher,
+            weights_dir: args.weights_dir,
             stop,
         },
         &mut bar,
