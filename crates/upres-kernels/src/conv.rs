@@ -193,19 +193,41 @@ fn conv_rows(
     y0: usize,
     rows: &mut [f32],
 ) {
-    let co = conv.channels_out;
     let len = conv.channel_len();
+    sweep_rows(g, conv.channels_out, y0, rows, |first, pixel, tile| {
+        let weights = &conv.weights[first * len..][..GROUP * len];
+        let bias = &conv.bias[first..][..GROUP];
+        micro_tile(
+            &input[pixel * g.c..],
+            g.c,
+            conv.span,
+            offsets,
+            weights,
+            bias,
+            tile,
+        );
+    });
+}
+
+/// The sweep the f32 and INT8 direct convolutions share: for each group of [`GROUP`] output
+/// channels (its weights staying in L1), the output rows `y0..` that `rows` holds, [`TILE`]
+/// pixels at a time. `tile(first, pixel, tile)` computes the group starting at channel `first`
+/// for the [`TILE`] windows whose top-left corner is padded input pixel `pixel`.
+pub(crate) fn sweep_rows(
+    g: &Geometry,
+    co: usize,
+    y0: usize,
+    rows: &mut [f32],
+    mut tile_at: impl FnMut(usize, usize, &mut [[f32; GROUP]; TILE]),
+) {
     let mut tile = [[0.0f32; GROUP]; TILE];
     for group in 0..co.div_ceil(GROUP) {
         let first = group * GROUP;
-        let weights = &conv.weights[first * len..][..GROUP * len];
-        let bias = &conv.bias[first..][..GROUP];
         let lanes = GROUP.min(co - first);
         for (y, row) in rows.chunks_exact_mut(g.out_row).enumerate() {
             let q = (y0 + y) * g.wp;
             for x in (0..g.wo).step_by(TILE) {
-                let input = &input[(q + x) * g.c..];
-                micro_tile(input, g.c, conv.span, offsets, weights, bias, &mut tile);
+                tile_at(first, q + x, &mut tile);
                 for (r, values) in tile.iter().enumerate().take(g.wo - x) {
                     let dst = (x + r + BORDER) * co + first;
                     row[dst..dst + lanes].copy_from_slice(&values[..lanes]);

@@ -17,7 +17,7 @@
 
 use rayon::prelude::*;
 
-use crate::conv::{GROUP, Geometry, TILE, for_each_band, pack_spans};
+use crate::conv::{GROUP, Geometry, TILE, for_each_band, pack_spans, sweep_rows};
 use crate::feature::{BORDER, FeatureMap};
 use crate::pool::BufferPool;
 
@@ -220,9 +220,8 @@ pub fn conv2d_int8(x: &FeatureMap, conv: &QuantizedConv) -> FeatureMap {
     out
 }
 
-/// Output rows `y0..` (as many as `rows` holds) from the quantized input: each group of 4
-/// output channels (its weights staying in L1) sweeps the rows 3 pixels at a time, as
-/// [`crate::conv`]'s `f32` kernel does.
+/// Output rows `y0..` (as many as `rows` holds) from the quantized input, swept as
+/// [`crate::conv`]'s `f32` kernel sweeps them.
 fn conv_rows(
     input: &[u8],
     conv: &QuantizedConv,
@@ -231,29 +230,22 @@ fn conv_rows(
     y0: usize,
     rows: &mut [f32],
 ) {
-    let co = conv.channels_out;
     let len = conv.channel_len();
-    let mut tile = [[0.0f32; GROUP]; TILE];
-    for group in 0..co.div_ceil(GROUP) {
-        let first = group * GROUP;
+    sweep_rows(g, conv.channels_out, y0, rows, |first, pixel, tile| {
         let weights = &conv.weights[first * len..][..GROUP * len];
         let scales = &conv.scales[first..][..GROUP];
         let shifts = &conv.offsets[first..][..GROUP];
-        let lanes = GROUP.min(co - first);
-        for (y, row) in rows.chunks_exact_mut(g.out_row).enumerate() {
-            let q = (y0 + y) * g.wp;
-            for x in (0..g.wo).step_by(TILE) {
-                let input = &input[(q + x) * g.c..];
-                micro_tile(
-                    input, g.c, conv.span, offsets, weights, scales, shifts, &mut tile,
-                );
-                for (r, values) in tile.iter().enumerate().take(g.wo - x) {
-                    let dst = (x + r + BORDER) * co + first;
-                    row[dst..dst + lanes].copy_from_slice(&values[..lanes]);
-                }
-            }
-        }
-    }
+        micro_tile(
+            &input[pixel * g.c..],
+            g.c,
+            conv.span,
+            offsets,
+            weights,
+            scales,
+            shifts,
+            tile,
+        );
+    });
 }
 
 /// `tile[r][j] = scales[j] * sum + shifts[j]`, the sum over kernel rows t and span bytes i
