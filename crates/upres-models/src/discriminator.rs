@@ -191,15 +191,17 @@ impl SpectralConv {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let sigma = self.sigma(x.device().is_autodiff());
         let weight = self.conv.weight.val() / sigma.reshape([1, 1, 1, 1]);
-        let [stride, _] = self.conv.stride;
-        let [_, _, kernel, _] = weight.dims();
-        let pad = if kernel == 4 { 1 } else { kernel / 2 };
-        conv2d(
-            x,
-            weight,
-            None,
-            ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1),
-        )
+        // The padding the layer was built with (always explicit here).
+        let PaddingConfig2d::Explicit(top, left, bottom, right) = self.conv.padding else {
+            unreachable!("SpectralConv::new pads explicitly")
+        };
+        let options = ConvOptions::new_with_padding(
+            self.conv.stride,
+            [(top, bottom), (left, right)],
+            self.conv.dilation,
+            self.conv.groups,
+        );
+        conv2d(x, weight, None, options)
     }
 }
 

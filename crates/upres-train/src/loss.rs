@@ -101,7 +101,7 @@ impl Loss for Perceptual {
         fake.into_iter()
             .zip(real)
             .zip(&self.weights)
-            .map(|((f, r), w)| (f - r.detach()).abs().mean().mul_scalar(*w))
+            .map(|((f, r), w)| (f - r).abs().mean().mul_scalar(*w))
             .reduce(|a, b| a + b)
             .expect("a perceptual loss has at least one layer")
     }
