@@ -17,6 +17,14 @@ pub enum ImageError {
     Encode { path: PathBuf, reason: String },
     #[error("{path}: unsupported: {reason}")]
     Unsupported { path: PathBuf, reason: String },
+    /// Over the caller's pixel limit, found from the header before any pixel was decoded.
+    #[error("{path}: {width}x{height} is more than the allowed {max} pixels")]
+    TooManyPixels {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        max: u64,
+    },
     #[error("{0}")]
     InvalidArgument(String),
 }

@@ -47,6 +47,17 @@ impl Format {
         }
     }
 
+    /// The media type HTTP names it by.
+    pub fn mime_type(self) -> &'static str {
+        match self {
+            Format::Png => "image/png",
+            Format::Jpeg => "image/jpeg",
+            Format::WebP => "image/webp",
+            Format::Tiff => "image/tiff",
+            Format::Bmp => "image/bmp",
+        }
+    }
+
     fn from_image_format(format: image::ImageFormat) -> Option<Self> {
         Some(match format {
             image::ImageFormat::Png => Format::Png,
@@ -251,9 +262,11 @@ fn decode_from(
 /// Refuses a `width` x `height` image over the caller's pixel limit, before it is decoded.
 pub(crate) fn check_pixel_limit(path: &Path, w: u32, h: u32, options: ReadOptions) -> Result<()> {
     match options.max_pixels {
-        Some(max) if u64::from(w) * u64::from(h) > max => Err(ImageError::Unsupported {
+        Some(max) if u64::from(w) * u64::from(h) > max => Err(ImageError::TooManyPixels {
             path: path.to_path_buf(),
-            reason: format!("{w}x{h} is more than the allowed {max} pixels"),
+            width: w,
+            height: h,
+            max,
         }),
         _ => Ok(()),
     }
@@ -552,7 +565,11 @@ mod tests {
             max_pixels: Some(34),
         };
         let err = decode(&bytes, Path::new("bomb.png"), opts).unwrap_err();
-        assert!(err.to_string().starts_with("bomb.png: unsupported: 7x5"));
+        assert!(matches!(err, ImageError::TooManyPixels { max: 34, .. }));
+        assert_eq!(
+            err.to_string(),
+            "bomb.png: 7x5 is more than the allowed 34 pixels"
+        );
     }
 
     #[test]

@@ -25,6 +25,12 @@ pub trait Upscaler: Send + Sync {
     fn tile_bytes(&self, _side: usize, _scale: usize) -> Option<u64> {
         None
     }
+
+    /// The one factor the method was built for, if it has one (a trained network); `None`
+    /// for methods that take any factor (interpolations).
+    fn fixed_scale(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Classical interpolation with MATLAB's `imresize` (bicubic is the baseline every SR paper

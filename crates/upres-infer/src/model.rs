@@ -212,6 +212,10 @@ impl Upscaler for ModelUpscaler {
         Some(4 * cost.largest_map() as u64 * size_of::<f32>() as u64)
     }
 
+    fn fixed_scale(&self) -> Option<usize> {
+        Some(self.model.scale())
+    }
+
     fn receptive_radius(&self) -> Option<usize> {
         let network = self.model.receptive_radius()?;
         // Bicubic interpolation reaches two input pixels: it makes SRCNN's input and a luma

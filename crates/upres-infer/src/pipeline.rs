@@ -5,7 +5,7 @@ use crate::batch::Job;
 use crate::ensemble::self_ensemble;
 use crate::tiling::{Join, TileError, TilePlan, upscale_tiled};
 use upres_image::io::{Format, ReadOptions, WriteOptions};
-use upres_image::stream::{FileRows, FileSink, RowSource, SinkShape};
+use upres_image::stream::{FileRows, FileSink, ImageCollector, ImageRows, RowSource, SinkShape};
 use upres_image::{Image, ImageError, UpscaleError, Upscaler};
 
 /// Tile side used when the caller does not choose one: large enough that the context margin
@@ -71,6 +71,45 @@ pub enum PipelineError {
     // The tile error is shown inline, not as a cause, so the line names the file once.
     #[error("{path}: {error}")]
     Tiles { path: String, error: TileError },
+    /// The caller asked to stop before the last tile.
+    #[error("stopped before the last tile")]
+    Stopped,
+}
+
+/// What a tile runner returns when the caller asked it to stop.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped")]
+struct Stopped;
+
+/// Upscales one tile: the method, or its x8 self-ensemble; refuses once `stop` says so.
+fn run_tile(
+    method: &dyn Upscaler,
+    scale: usize,
+    tta: bool,
+    stop: &dyn Fn() -> bool,
+    tile: &Image,
+) -> Result<Image, UpscaleError> {
+    if stop() {
+        return Err(Box::new(Stopped));
+    }
+    if tta {
+        self_ensemble(tile, &|t| method.upscale(t, scale))
+    } else {
+        method.upscale(tile, scale)
+    }
+}
+
+/// A tiling error as the pipeline reports it, for the input called `name`.
+fn pipeline_error(error: TileError, name: &str) -> PipelineError {
+    match error {
+        // Image errors name their file already.
+        TileError::Image(error) => PipelineError::Image(error),
+        TileError::Upscale(error) if error.is::<Stopped>() => PipelineError::Stopped,
+        error => PipelineError::Tiles {
+            path: name.to_string(),
+            error,
+        },
+    }
 }
 
 /// The tiling a method needs: its receptive field as margin, or feathering if it has none.
@@ -132,32 +171,47 @@ pub fn upscale_file(
     let metadata = source.metadata.clone();
     let mut sink = FileSink::create(&job.output, shape, &metadata, write)?;
     let plan = tile_plan(method, options.tile);
-    let run = |tile: &Image| -> Result<Image, UpscaleError> {
-        if options.tta {
-            self_ensemble(tile, &|t| method.upscale(t, scale))
-        } else {
-            method.upscale(tile, scale)
-        }
-    };
-    upscale_tiled(&mut source, &mut sink, scale, plan, &run, progress).map_err(
-        |error| match error {
-            // Image errors name their file already.
-            TileError::Image(error) => PipelineError::Image(error),
-            error => PipelineError::Tiles {
-                path: job.input.display().to_string(),
-                error,
-            },
-        },
-    )?;
+    let run = |tile: &Image| run_tile(method, scale, options.tta, &|| false, tile);
+    upscale_tiled(&mut source, &mut sink, scale, plan, &run, progress)
+        .map_err(|error| pipeline_error(error, &job.input.display().to_string()))?;
     sink.finish()?;
     Ok(())
+}
+
+/// Upscales an image held in memory as [`upscale_file`] upscales a file, tile by tile, so
+/// that working memory follows the tile. `name` labels errors; `progress` hears (tiles done,
+/// tiles in all); `stop` is asked before each tile and ends the work with
+/// [`PipelineError::Stopped`] once it says so (a server's timeout).
+pub fn upscale_image(
+    image: &Image,
+    name: &str,
+    method: &dyn Upscaler,
+    options: &UpscaleOptions,
+    progress: &mut dyn FnMut(usize, usize),
+    stop: &dyn Fn() -> bool,
+) -> Result<Image, PipelineError> {
+    let scale = options.scale;
+    let mut sink = ImageCollector::new(image.width() * scale, image.layout(), image.depth());
+    let plan = tile_plan(method, options.tile);
+    let run = |tile: &Image| run_tile(method, scale, options.tta, stop, tile);
+    upscale_tiled(
+        &mut ImageRows::new(image),
+        &mut sink,
+        scale,
+        plan,
+        &run,
+        progress,
+    )
+    .map_err(|error| pipeline_error(error, name))?;
+    Ok(sink.finish()?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
     use upres_image::resize::Filter;
-    use upres_image::{Image, Interpolation};
+    use upres_image::{Depth, Image, Interpolation, Layout};
 
     /// A method whose tiles cost `side^2` kilobytes, with a margin of 10.
     struct Costly;
@@ -191,5 +245,51 @@ mod tests {
             auto_tile(&Interpolation(Filter::Bicubic), 2, 1),
             DEFAULT_TILE
         );
+    }
+
+    #[test]
+    fn in_memory_upscale_matches_the_method_and_stops_when_asked() {
+        let data = (0..40 * 30 * 3).map(|i| ((i * 37) % 256) as f32).collect();
+        let image = Image::new(40, 30, Layout::Rgb, Depth::U8, data).unwrap();
+        let method = Interpolation(Filter::Bicubic);
+        let options = UpscaleOptions {
+            scale: 2,
+            tile: Some(16),
+            tta: false,
+            write: WriteOptions::default(),
+            read: ReadOptions::default(),
+        };
+        let mut reports = Vec::new();
+        let tiled = upscale_image(
+            &image,
+            "x",
+            &method,
+            &options,
+            &mut |done, total| reports.push((done, total)),
+            &|| false,
+        )
+        .unwrap();
+        assert_eq!(reports.last(), Some(&(6, 6)), "3x2 tiles of 16");
+        let whole = method.upscale(&image, 2).unwrap();
+        let worst = tiled
+            .data()
+            .iter()
+            .zip(whole.data())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-3, "tiles differ from the whole image by {worst}");
+
+        let done = Cell::new(0);
+        let err = upscale_image(
+            &image,
+            "x",
+            &method,
+            &options,
+            &mut |d, _| done.set(d),
+            &|| done.get() >= 2,
+        )
+        .unwrap_err();
+        assert!(matches!(err, PipelineError::Stopped), "{err}");
+        assert_eq!(done.get(), 2);
     }
 }

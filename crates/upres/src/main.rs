@@ -39,6 +39,8 @@ enum Command {
     Import(commands::import::Args),
     /// Train a model from a recipe (see configs/).
     Train(commands::train::Args),
+    /// Serve upscaling over HTTP, with a web page at /.
+    Serve(commands::serve::Args),
     /// Time training steps on random data (compare with tools/bench_train_step.py).
     BenchTrain(commands::bench_train::Args),
     /// Time a model's forward pass on the CPU (compare with tools/bench_infer.py).
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Quantize(args) => commands::quantize::run(args),
         Command::Search(args) => commands::search::run(args),
         Command::Train(args) => commands::train::run(args),
+        Command::Serve(args) => commands::serve::run(args),
         Command::BenchTrain(args) => commands::bench_train::run(args),
         Command::BenchInfer(args) => commands::bench_infer::run(args),
     };

@@ -8,6 +8,7 @@ pub mod info;
 pub mod models;
 pub mod quantize;
 pub mod search;
+pub mod serve;
 pub mod train;
 pub mod upscale;
 
