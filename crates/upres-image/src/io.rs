@@ -3,6 +3,7 @@
 
 use crate::buffer::{Depth, Image, Layout};
 use crate::error::{ImageError, Result};
+use crate::geotiff::GeoTiff;
 use crate::tiff_strips::{self, TiffRows};
 use image::{
     DynamicImage, ImageBuffer, ImageDecoder, ImageEncoder, ImageReader, Limits, Pixel,
@@ -142,13 +143,26 @@ pub fn list_images(dir: &Path) -> std::result::Result<Vec<PathBuf>, ListError> {
 }
 
 /// Metadata carried from input to output.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Metadata {
     /// The embedded ICC color profile, verbatim.
     pub icc_profile: Option<Vec<u8>>,
     /// The raw EXIF block (TIFF structure), with its orientation reset to "upright" once the
     /// orientation has been applied to the pixels.
     pub exif: Option<Vec<u8>>,
+    /// A GeoTIFF's georeferencing (written only to TIFF outputs).
+    pub geo: Option<GeoTiff>,
+}
+
+impl Metadata {
+    /// The metadata of the image resampled by `factor`: the georeferencing follows the
+    /// pixels; the rest is the same.
+    pub fn resized(&self, factor: f64) -> Self {
+        Self {
+            geo: self.geo.as_ref().map(|g| g.resized(factor)),
+            ..self.clone()
+        }
+    }
 }
 
 /// A decoded file: its pixels (already upright), metadata and format.
@@ -220,6 +234,7 @@ fn decode_from(
         inner.rewind().map_err(|e| ImageError::io(path, e))?;
         reader = ImageReader::with_format(inner, image::ImageFormat::Jpeg);
     }
+    let mut geo = None;
     if format == Format::Tiff {
         // The strip reader that streams TIFFs decodes them whole too, so that both paths agree
         // (and gray+alpha, which `image` refuses, reads); it leaves the rest to `image`.
@@ -233,6 +248,10 @@ fn decode_from(
                 format,
             });
         }
+        inner.rewind().map_err(|e| ImageError::io(path, e))?;
+        geo = tiff::decoder::Decoder::new(&mut inner)
+            .ok()
+            .and_then(|mut d| GeoTiff::read(&mut d));
         inner.rewind().map_err(|e| ImageError::io(path, e))?;
         reader = ImageReader::with_format(inner, image::ImageFormat::Tiff);
     }
@@ -254,7 +273,11 @@ fn decode_from(
     }
     Ok(Decoded {
         image: from_dynamic(dynamic),
-        metadata: Metadata { icc_profile, exif },
+        metadata: Metadata {
+            icc_profile,
+            exif,
+            geo,
+        },
         format,
     })
 }

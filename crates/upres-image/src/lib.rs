@@ -6,6 +6,7 @@ mod buffer;
 pub mod color;
 pub mod degrade;
 mod error;
+pub mod geotiff;
 pub mod io;
 pub mod resize;
 pub mod stream;

@@ -164,7 +164,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let meta = Metadata {
             icc_profile: Some(b"not really a profile, but carried verbatim".to_vec()),
-            exif: None,
+            ..Metadata::default()
         };
         for layout in [Layout::Gray, Layout::GrayAlpha, Layout::Rgb, Layout::Rgba] {
             for depth in [Depth::U8, Depth::U16] {
@@ -196,12 +196,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let meta = Metadata {
             icc_profile: Some(b"not really a profile, but carried verbatim".to_vec()),
-            exif: None,
+            geo: Some(crate::geotiff::GeoTiff {
+                pixel_scale: Some(vec![10.0, 10.0, 0.0]),
+                tiepoints: vec![0.0, 0.0, 0.0, 500_000.0, 4_600_000.0, 0.0],
+                key_directory: vec![1, 1, 0, 1, 3072, 0, 1, 32633],
+                ascii_params: Some("WGS 84 / UTM zone 33N|".into()),
+                nodata: Some("0".into()),
+                ..Default::default()
+            }),
+            ..Metadata::default()
         };
         for layout in [Layout::Gray, Layout::GrayAlpha, Layout::Rgb, Layout::Rgba] {
             for depth in [Depth::U8, Depth::U16] {
                 let img = sample(layout, depth);
                 let (back, streaming) = copy_through_files(&img, dir.path(), "tif", &meta);
+                let out = dir.path().join("out.tif");
+                assert_eq!(
+                    FileRows::open(&out, ReadOptions::default())
+                        .unwrap()
+                        .metadata,
+                    meta
+                );
                 assert!(streaming, "{layout:?} {depth:?}");
                 assert_eq!(back, img, "{layout:?} {depth:?}");
                 // The streamed file is byte for byte the one a whole-image write makes.
@@ -567,6 +582,7 @@ impl PngRows {
         let metadata = Metadata {
             icc_profile: info.icc_profile.as_ref().map(|p| p.to_vec()),
             exif,
+            geo: None,
         };
         let (color, bits) = reader.output_color_type();
         let layout = match color {
@@ -640,7 +656,8 @@ enum FileSinkInner {
     },
     Memory {
         collector: ImageCollector,
-        metadata: Metadata,
+        /// Boxed: GeoTIFF tags make it several times larger than the streamed variant.
+        metadata: Box<Metadata>,
         format: Format,
         jpeg_quality: u8,
     },
@@ -731,7 +748,7 @@ impl FileSink {
             Format::Tiff => Self::tiff(path, shape, metadata)?,
             _ => FileSinkInner::Memory {
                 collector: ImageCollector::new(shape.width, shape.layout, shape.depth),
-                metadata: metadata.clone(),
+                metadata: Box::new(metadata.clone()),
                 format,
                 jpeg_quality: options.jpeg_quality,
             },
@@ -786,7 +803,7 @@ impl FileSink {
             shape.height,
             shape.layout,
             shape.depth,
-            metadata.icc_profile.as_deref(),
+            metadata,
         )
         .map_err(|reason| ImageError::Encode {
             path: path.to_path_buf(),

@@ -4,6 +4,7 @@
 
 use crate::buffer::{Depth, Image, Layout};
 use crate::error::{ImageError, Result};
+use crate::geotiff::GeoTiff;
 use crate::io::{self, Metadata, ReadOptions};
 use image::metadata::Orientation;
 use std::io::{Read, Seek};
@@ -65,6 +66,7 @@ impl<R: Read + Seek> TiffRows<R> {
             // Read as `image`'s TIFF decoder reads it; it reads no EXIF from TIFF files.
             icc_profile: decoder.get_tag_u8_vec(Tag::IccProfile).ok(),
             exif: None,
+            geo: GeoTiff::read(&mut decoder),
         };
         Ok(Some(Self {
             path: path.to_path_buf(),
@@ -213,14 +215,14 @@ pub(crate) fn encode(image: &Image, metadata: &Metadata) -> std::result::Result<
         image.height(),
         image.layout(),
         image.depth(),
-        metadata.icc_profile.as_deref(),
+        metadata,
     )?;
     out.extend(io::sample_bytes(image, u16::to_le_bytes));
     Ok(out)
 }
 
 /// Everything of an uncompressed little-endian strip TIFF that comes before its pixels: header,
-/// the one directory, and tag values (the ICC profile among them). The pixels follow as the
+/// the one directory, and tag values (the ICC profile and GeoTIFF tags among them). The pixels follow as the
 /// image's rows of samples in little-endian order, so a writer can stream them. The file is a
 /// BigTIFF only when it would pass the 4 GiB that classic TIFF offsets reach.
 pub(crate) fn header(
@@ -228,7 +230,7 @@ pub(crate) fn header(
     height: usize,
     layout: Layout,
     depth: Depth,
-    icc_profile: Option<&[u8]>,
+    metadata: &Metadata,
 ) -> std::result::Result<Vec<u8>, String> {
     let too_large = || format!("{width}x{height} is too large for TIFF");
     if width == 0 || height == 0 {
@@ -246,7 +248,7 @@ pub(crate) fn header(
         .row_bytes()
         .checked_mul(u64::from(h))
         .ok_or_else(too_large)?;
-    match directory(false, shape, icc_profile) {
+    match directory(false, shape, metadata) {
         Some(classic)
             if (classic.len() as u64)
                 .checked_add(data_len)
@@ -254,7 +256,7 @@ pub(crate) fn header(
         {
             Ok(classic)
         }
-        _ => directory(true, shape, icc_profile).ok_or_else(too_large),
+        _ => directory(true, shape, metadata).ok_or_else(too_large),
     }
 }
 
@@ -281,7 +283,7 @@ impl Shape {
 
 /// The header and directory of a classic TIFF or (`big`) a BigTIFF, or `None` when a classic
 /// TIFF cannot address it.
-fn directory(big: bool, shape: Shape, icc_profile: Option<&[u8]>) -> Option<Vec<u8>> {
+fn directory(big: bool, shape: Shape, metadata: &Metadata) -> Option<Vec<u8>> {
     let height = u64::from(shape.height);
     let row_bytes = shape.row_bytes();
     let rows_per_strip = (STRIP_BYTES / row_bytes.max(1)).min(height).max(1);
@@ -326,7 +328,7 @@ fn directory(big: bool, shape: Shape, icc_profile: Option<&[u8]>) -> Option<Vec<
         }
         let uint = SampleFormat::Uint.to_u16();
         entries.push(Entry::shorts(Tag::SampleFormat, &vec![uint; channels]));
-        if let Some(icc) = icc_profile.filter(|p| !p.is_empty()) {
+        if let Some(icc) = metadata.icc_profile.as_deref().filter(|p| !p.is_empty()) {
             entries.push(Entry {
                 tag: Tag::IccProfile,
                 kind: Type::UNDEFINED,
@@ -334,10 +336,49 @@ fn directory(big: bool, shape: Shape, icc_profile: Option<&[u8]>) -> Option<Vec<
                 bytes: icc.to_vec(),
             });
         }
+        if let Some(geo) = &metadata.geo {
+            entries.extend(geo_entries(geo));
+        }
+        // TIFF wants the directory in ascending tag order.
+        entries.sort_by_key(|e| e.tag.to_u16());
         Some(entries)
     };
     let len = serialize(big, &entries(0)?)?.len() as u64;
     serialize(big, &entries(len)?)
+}
+
+/// The GeoTIFF tags that `geo` has.
+fn geo_entries(geo: &GeoTiff) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    let mut doubles = |tag, values: &[f64]| {
+        if !values.is_empty() {
+            entries.push(Entry::doubles(tag, values));
+        }
+    };
+    doubles(
+        Tag::ModelPixelScaleTag,
+        geo.pixel_scale.as_deref().unwrap_or_default(),
+    );
+    doubles(Tag::ModelTiepointTag, &geo.tiepoints);
+    doubles(
+        Tag::ModelTransformationTag,
+        geo.transformation.as_deref().unwrap_or_default(),
+    );
+    doubles(Tag::GeoDoubleParamsTag, &geo.double_params);
+    if !geo.key_directory.is_empty() {
+        entries.push(Entry::shorts(Tag::GeoKeyDirectoryTag, &geo.key_directory));
+    }
+    let texts = [
+        (Tag::GeoAsciiParamsTag, &geo.ascii_params),
+        (Tag::GdalNodata, &geo.nodata),
+        (Tag::Unknown(42112), &geo.gdal_metadata),
+    ];
+    for (tag, text) in texts {
+        if let Some(text) = text {
+            entries.push(Entry::ascii(tag, text));
+        }
+    }
+    entries
 }
 
 /// One directory entry, its value as little-endian bytes.
@@ -355,6 +396,27 @@ impl Entry {
             kind: Type::SHORT,
             count: values.len() as u64,
             bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        }
+    }
+
+    fn doubles(tag: Tag, values: &[f64]) -> Self {
+        Self {
+            tag,
+            kind: Type::DOUBLE,
+            count: values.len() as u64,
+            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        }
+    }
+
+    /// NUL-terminated text.
+    fn ascii(tag: Tag, text: &str) -> Self {
+        let mut bytes = text.as_bytes().to_vec();
+        bytes.push(0);
+        Self {
+            tag,
+            kind: Type::ASCII,
+            count: bytes.len() as u64,
+            bytes,
         }
     }
 
@@ -473,7 +535,11 @@ mod tests {
             layout: img.layout(),
             depth: img.depth(),
         };
-        let mut bytes = directory(true, shape, Some(icc)).unwrap();
+        let metadata = Metadata {
+            icc_profile: Some(icc.to_vec()),
+            ..Metadata::default()
+        };
+        let mut bytes = directory(true, shape, &metadata).unwrap();
         assert_eq!(&bytes[..4], b"II+\0");
         bytes.extend(io::sample_bytes(&img, u16::to_le_bytes));
         let back = io::decode(&bytes, Path::new("big.tif"), ReadOptions::default()).unwrap();
@@ -509,11 +575,11 @@ mod tests {
 
     #[test]
     fn classic_unless_past_4_gib() {
-        let small = header(100, 100, Layout::Rgb, Depth::U8, None).unwrap();
+        let small = header(100, 100, Layout::Rgb, Depth::U8, &Metadata::default()).unwrap();
         assert_eq!(&small[..4], b"II*\0");
         // 40000 x 40000 RGB is 4.8 GB of pixels: only a BigTIFF can address it.
-        let huge = header(40_000, 40_000, Layout::Rgb, Depth::U8, None).unwrap();
+        let huge = header(40_000, 40_000, Layout::Rgb, Depth::U8, &Metadata::default()).unwrap();
         assert_eq!(&huge[..4], b"II+\0");
-        assert!(header(0, 5, Layout::Rgb, Depth::U8, None).is_err());
+        assert!(header(0, 5, Layout::Rgb, Depth::U8, &Metadata::default()).is_err());
     }
 }

@@ -168,7 +168,7 @@ pub fn upscale_file(
         format: Some(format),
         ..options.write
     };
-    let metadata = source.metadata.clone();
+    let metadata = source.metadata.resized(scale as f64);
     let mut sink = FileSink::create(&job.output, shape, &metadata, write)?;
     let plan = tile_plan(method, options.tile);
     let run = |tile: &Image| run_tile(method, scale, options.tta, &|| false, tile);

@@ -701,7 +701,8 @@ fn run_job(state: &State, job: &Job, bytes: &[u8], stop: &AtomicBool) -> Result<
             e.to_string(),
         ),
     })?;
-    let bytes = io::encode(&upscaled, &decoded.metadata, job.format, job.quality)
+    let metadata = decoded.metadata.resized(job.scale as f64);
+    let bytes = io::encode(&upscaled, &metadata, job.format, job.quality)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "encode_failed", e))?;
     Ok(Output {
         bytes,

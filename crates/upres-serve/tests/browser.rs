@@ -3,7 +3,7 @@
 //! screenshot.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). Without them
-//! the test says so and passes, unless `UPRES_REQUIRE_BROWSER` is set, as CI sets it.
+//! the test says so and passes, unless `UPRES_REQUIRE_TOOLS` is set, as CI sets it.
 
 mod common;
 
@@ -87,8 +87,8 @@ async fn script(client: &Client, js: &str) -> serde_json::Value {
 async fn the_page_upscales_a_set5_image_in_chromium() {
     if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
         assert!(
-            std::env::var_os("UPRES_REQUIRE_BROWSER").is_none(),
-            "UPRES_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing"
+            std::env::var_os("UPRES_REQUIRE_TOOLS").is_none(),
+            "UPRES_REQUIRE_TOOLS is set but {CHROMIUM} or {CHROMEDRIVER} is missing"
         );
         eprintln!("skipped: install Debian's chromium and chromium-driver to run this test");
         return;

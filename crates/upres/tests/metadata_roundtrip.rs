@@ -88,7 +88,7 @@ fn icc_profile_survives_png_to_png_and_jpeg_to_jpeg() {
     let icc = icc_profile();
     let meta = Metadata {
         icc_profile: Some(icc.clone()),
-        exif: None,
+        ..Metadata::default()
     };
     for (ext, format) in [("png", Format::Png), ("jpg", Format::Jpeg)] {
         let (input, output) = (
@@ -131,8 +131,8 @@ fn exif_rotated_jpeg_comes_out_upright() {
         }
     }
     let meta = Metadata {
-        icc_profile: None,
         exif: Some(exif_with_orientation(6)),
+        ..Metadata::default()
     };
     write(&input, &stored, &meta);
     upscale(&input, &output);

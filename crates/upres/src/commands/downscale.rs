@@ -33,6 +33,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         overwrite: args.overwrite,
         ..WriteOptions::default()
     };
-    io::write(&args.output, &low, &decoded.metadata, options)?;
+    // A modcrop trims the bottom and right only, so the georeferencing's origin stays.
+    let metadata = decoded.metadata.resized(1.0 / args.scale);
+    io::write(&args.output, &low, &metadata, options)?;
     Ok(())
 }

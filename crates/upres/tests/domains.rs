@@ -1,0 +1,192 @@
+//! What remote-sensing and medical users need from `upres upscale`: a GeoTIFF stays on the
+//! map (checked with GDAL's own tools), and 16-bit gray keeps its full range.
+//!
+//! The GeoTIFF test needs Debian's `gdal-bin` (`.ci/run` installs it). Without it the test
+//! says so and passes, unless `UPRES_REQUIRE_TOOLS` is set, as CI sets it.
+
+mod common;
+
+use common::{arg, dataset, upres_ok};
+use std::path::Path;
+use std::process::Command;
+use upres_image::io::{self, Metadata, WriteOptions};
+use upres_image::{Depth, Image, Layout};
+
+/// Runs a GDAL tool; `None` when GDAL is not installed (and not required).
+fn gdal(tool: &str, args: &[&str]) -> Option<String> {
+    let out = match Command::new(tool).args(args).output() {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            assert!(
+                std::env::var_os("UPRES_REQUIRE_TOOLS").is_none(),
+                "UPRES_REQUIRE_TOOLS is set but {tool} is missing"
+            );
+            eprintln!("skipped: install Debian's gdal-bin to run this test");
+            return None;
+        }
+        Err(e) => panic!("{tool}: {e}"),
+    };
+    assert!(
+        out.status.success(),
+        "{tool} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+fn gdalinfo(path: &Path) -> serde_json::Value {
+    let json = gdal("gdalinfo", &["-json", arg(path)]).unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+#[test]
+fn a_geotiff_keeps_its_place_on_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dataset("Set5").join("LR_bicubic/X4/birdx4.png"); // 72x72
+    // A 720 m square of UTM zone 33N at 10 m per pixel, written by GDAL: as area pixels, as
+    // point pixels (centres), and as one 16-bit band, as elevation models come.
+    let extent = ["-a_ullr", "500000", "4600720", "500720", "4600000"];
+    let variants: [(&str, &[&str]); 3] = [
+        ("area", &[]),
+        ("point", &["-mo", "AREA_OR_POINT=Point"]),
+        (
+            "dem16",
+            &[
+                "-ot", "UInt16", "-b", "1", "-scale", "0", "255", "1000", "60000",
+            ],
+        ),
+    ];
+    for (name, extra) in variants {
+        let input = dir.path().join(format!("{name}.tif"));
+        let mut args = vec![
+            "-q",
+            "-of",
+            "GTiff",
+            "-a_srs",
+            "EPSG:32633",
+            "-a_nodata",
+            "0",
+        ];
+        args.extend(extent);
+        args.extend(extra);
+        args.extend([arg(&png), arg(&input)]);
+        let Some(_) = gdal("gdal_translate", &args) else {
+            return;
+        };
+        let before = gdalinfo(&input);
+        assert_eq!(
+            before["geoTransform"],
+            serde_json::json!([500000.0, 10.0, 0.0, 4600720.0, 0.0, -10.0])
+        );
+
+        let output = dir.path().join(format!("{name}_x2.tif"));
+        upres_ok(&["upscale", "-i", arg(&input), "-o", arg(&output), "-s", "2"]);
+        let after = gdalinfo(&output);
+        assert_eq!(after["size"], serde_json::json!([144, 144]), "{name}");
+        assert_eq!(
+            after["geoTransform"],
+            serde_json::json!([500000.0, 5.0, 0.0, 4600720.0, 0.0, -5.0]),
+            "{name}: same corner, half the pixel size"
+        );
+        let wkt = after["coordinateSystem"]["wkt"].as_str().unwrap();
+        assert!(wkt.contains("UTM zone 33N"), "{name}: {wkt}");
+        assert_eq!(
+            after["metadata"][""]["AREA_OR_POINT"], before["metadata"][""]["AREA_OR_POINT"],
+            "{name}"
+        );
+        let bands = after["bands"].as_array().unwrap();
+        assert_eq!(bands.len(), before["bands"].as_array().unwrap().len());
+        for band in bands {
+            assert_eq!(band["noDataValue"], 0.0, "{name}");
+            assert_eq!(band["type"], before["bands"][0]["type"], "{name}");
+        }
+    }
+}
+
+/// 64x48 16-bit gray: a ramp over the whole range with texture, a flat block at 40000 and a
+/// saturated block at 65535.
+fn sixteen_bit_scan() -> Image {
+    let (w, h) = (64, 48);
+    let mut data = Vec::with_capacity(w * h);
+    for y in 0..h {
+        for x in 0..w {
+            let v = if (8..24).contains(&x) && (8..24).contains(&y) {
+                40_000.0
+            } else if (40..56).contains(&x) && (24..40).contains(&y) {
+                65_535.0
+            } else {
+                let ramp = 300.0 + 64_000.0 * x as f32 / w as f32;
+                let texture = 700.0 * ((x * 7 + y * 13) % 11) as f32;
+                (ramp + texture).min(65_535.0)
+            };
+            data.push(v);
+        }
+    }
+    Image::new(w, h, Layout::Gray, Depth::U16, data).unwrap()
+}
+
+#[test]
+fn sixteen_bit_gray_keeps_its_full_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("scan16.png");
+    io::write(
+        &input,
+        &sixteen_bit_scan(),
+        &Metadata::default(),
+        WriteOptions::default(),
+    )
+    .unwrap();
+    for model in ["bicubic", "fsrcnn-x2"] {
+        let output = dir.path().join(format!("{model}.png"));
+        upres_ok(&[
+            "upscale",
+            "-i",
+            arg(&input),
+            "-o",
+            arg(&output),
+            "-s",
+            "2",
+            "-m",
+            model,
+        ]);
+        let out = io::read(&output).unwrap().image;
+        assert_eq!(
+            (out.layout(), out.depth()),
+            (Layout::Gray, Depth::U16),
+            "{model}"
+        );
+        assert_eq!((out.width(), out.height()), (128, 96));
+        let at = |x: usize, y: usize| out.pixel(x, y)[0];
+        // An 8-bit step anywhere in the path would leave only multiples of 257.
+        let off_8_bit = out.data().iter().filter(|&&v| v % 257.0 != 0.0).count();
+        assert!(off_8_bit > out.data().len() / 2, "{model}: {off_8_bit}");
+        let max = out.data().iter().copied().fold(0.0f32, f32::max);
+        assert_eq!(max, 65_535.0, "{model}: saturated input stays at the top");
+        // The interiors of the flat blocks (away from their edges by the model's reach).
+        for y in 24..40 {
+            for x in 24..40 {
+                let flat = at(x, y);
+                if model == "bicubic" {
+                    assert_eq!(flat, 40_000.0, "{model} at ({x}, {y})");
+                } else {
+                    assert!(
+                        (flat - 40_000.0).abs() < 400.0,
+                        "{model} at ({x}, {y}): {flat}"
+                    );
+                }
+            }
+        }
+        for y in 56..72 {
+            for x in 88..104 {
+                let top = at(x, y);
+                if model == "bicubic" {
+                    assert_eq!(top, 65_535.0, "{model} at ({x}, {y})");
+                } else {
+                    assert!(top > 65_000.0, "{model} at ({x}, {y}): {top}");
+                }
+            }
+        }
+        // Values above 255 are not clipped as an 8-bit pipeline would.
+        assert!(at(120, 10) > 50_000.0, "{model}");
+    }
+}
