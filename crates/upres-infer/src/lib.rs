@@ -10,6 +10,7 @@ pub mod model;
 pub mod perceptual;
 pub mod pipeline;
 pub mod tiling;
+pub mod video;
 pub mod zoo;
 
 pub use ensemble::self_ensemble;

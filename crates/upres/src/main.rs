@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Upscale an image file.
     Upscale(commands::upscale::Args),
+    /// Upscale a video, frame by frame through ffmpeg, keeping its audio.
+    Video(commands::video::Args),
     /// Make the MATLAB-bicubic low-resolution version of an image.
     Downscale(commands::downscale::Args),
     /// Score a method on benchmark datasets under the papers' protocol.
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Upscale(args) => commands::upscale::run(args),
+        Command::Video(args) => commands::video::run(args),
         Command::Downscale(args) => commands::downscale::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Models(args) => commands::models::run(args),

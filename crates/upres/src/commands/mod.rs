@@ -11,6 +11,7 @@ pub mod search;
 pub mod serve;
 pub mod train;
 pub mod upscale;
+pub mod video;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

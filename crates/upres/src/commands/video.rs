@@ -1,0 +1,86 @@
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use upres_image::io::{ReadOptions, WriteOptions};
+use upres_infer::model::AlphaMode;
+use upres_infer::pipeline::{UpscaleOptions, auto_tile, memory_budget};
+use upres_infer::video::{VideoOptions, upscale_video};
+use upres_infer::zoo;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Input video (anything ffmpeg reads).
+    #[arg(short, long)]
+    input: PathBuf,
+    /// Output video; its extension picks the container, the input's codec family the codec.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Upscaling factor.
+    #[arg(short, long, default_value_t = 2)]
+    scale: usize,
+    /// The model, as for `upscale` (default: the best built-in model at the scale).
+    #[arg(short, long)]
+    model: Option<String>,
+    /// Tile side in input pixels (default: chosen by upres).
+    #[arg(short, long)]
+    tile: Option<usize>,
+    /// x8 self-ensemble on every frame (8x slower).
+    #[arg(long)]
+    tta: bool,
+    /// Encoder quality (x264/x265 CRF: lower is better, 0 is lossless).
+    #[arg(long, default_value_t = 18)]
+    crf: u8,
+    /// Replace the output if it exists.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(args.scale >= 1, "scale must be at least 1");
+    anyhow::ensure!(
+        args.overwrite || !args.output.exists(),
+        "{}: exists (use --overwrite)",
+        args.output.display()
+    );
+    let name = match &args.model {
+        Some(name) => name.as_str(),
+        None => zoo::default_for(args.scale).map_or("bicubic", |entry| entry.name),
+    };
+    let method = super::method(name, AlphaMode::Model)?;
+    let tile = args
+        .tile
+        .unwrap_or_else(|| auto_tile(method.as_ref(), args.scale, memory_budget()));
+    let options = VideoOptions {
+        frame: UpscaleOptions {
+            scale: args.scale,
+            tile: Some(tile),
+            tta: args.tta,
+            write: WriteOptions::default(),
+            read: ReadOptions::default(),
+        },
+        crf: args.crf,
+    };
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} frames, {per_sec} [{elapsed} < {eta}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let stats = upscale_video(
+        &args.input,
+        &args.output,
+        method.as_ref(),
+        &options,
+        &mut |done, total| {
+            if let Some(total) = total {
+                bar.set_length(total);
+            }
+            bar.set_position(done);
+        },
+    )?;
+    bar.finish_and_clear();
+    eprintln!(
+        "{} frames in {:.1} s ({:.2} frames/s) with {name}",
+        stats.frames,
+        stats.seconds,
+        stats.frames as f64 / stats.seconds
+    );
+    Ok(())
+}
