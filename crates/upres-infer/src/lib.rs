@@ -9,6 +9,7 @@ pub mod int8;
 pub mod model;
 pub mod perceptual;
 pub mod pipeline;
+pub mod temporal;
 pub mod tiling;
 pub mod video;
 pub mod zoo;

@@ -5,6 +5,7 @@
 //! temporary image files.
 
 use crate::pipeline::{UpscaleOptions, upscale_image};
+use crate::temporal::TemporalBlend;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -148,6 +149,9 @@ pub struct VideoOptions {
     pub frame: UpscaleOptions,
     /// The encoder's constant-quality setting (x264/x265 CRF; 0 is lossless for x264).
     pub crf: u8,
+    /// Blend each frame with the motion-compensated previous result at this strength
+    /// ([`TemporalBlend`]); `None` upscales frames independently.
+    pub temporal: Option<f32>,
 }
 
 /// What a run did.
@@ -239,6 +243,7 @@ pub fn upscale_video(
             Ok(())
         });
         let mut done = 0u64;
+        let mut blend = options.temporal.map(TemporalBlend::new);
         for frame in decoded_rx {
             let data = frame.iter().map(|&v| f32::from(v)).collect();
             let image =
@@ -258,6 +263,10 @@ pub fn upscale_video(
                 frame: done,
                 reason: e.to_string(),
             })?;
+            let up = match &mut blend {
+                Some(blend) => blend.apply(&image, up),
+                None => up,
+            };
             let bytes = up
                 .data()
                 .iter()

@@ -148,21 +148,17 @@ fn video_keeps_frames_and_audio_and_beats_bicubic() {
     encode_clip(&low, &clip);
 
     let mut results = Vec::new();
-    for model in ["bicubic", "fsrcnn-x2"] {
-        let out = dir.path().join(format!("{model}.mp4"));
-        upres_ok(&[
-            "video",
-            "-i",
-            arg(&clip),
-            "-o",
-            arg(&out),
-            "-s",
-            "2",
-            "-m",
-            model,
-            "--crf",
-            "0",
-        ]);
+    let runs: [(&str, &[&str]); 3] = [
+        ("bicubic", &[]),
+        ("fsrcnn-x2", &[]),
+        ("fsrcnn-x2", &["--temporal", "0.5"]),
+    ];
+    for (i, (model, extra)) in runs.into_iter().enumerate() {
+        let out = dir.path().join(format!("run{i}.mp4"));
+        let mut args = vec!["video", "-i", arg(&clip), "-o", arg(&out), "-s", "2"];
+        args.extend(["-m", model, "--crf", "0"]);
+        args.extend(extra);
+        upres_ok(&args);
         assert_eq!(
             ffprobe(&out, "v:0", "stream=nb_read_frames"),
             FRAMES.to_string()
@@ -176,14 +172,23 @@ fn video_keeps_frames_and_audio_and_beats_bicubic() {
         let frames = decode(&out, HR);
         assert_eq!(frames.len(), FRAMES);
         let (mean_psnr, flicker) = scores(&frames, &truth);
-        println!("{model}: Y-PSNR {mean_psnr:.2} dB, flicker {flicker:.3}");
-        results.push(mean_psnr);
+        println!("{model} {extra:?}: Y-PSNR {mean_psnr:.2} dB, flicker {flicker:.3}");
+        results.push((mean_psnr, flicker));
     }
+    let [bicubic, plain, steady] = results[..] else {
+        unreachable!("three runs")
+    };
     assert!(
-        results[1] > results[0] + 0.3,
-        "fsrcnn-x2 {:.2} dB vs bicubic {:.2} dB",
-        results[1],
-        results[0]
+        plain.0 > bicubic.0 + 0.3,
+        "fsrcnn-x2 {plain:?} vs bicubic {bicubic:?}"
+    );
+    assert!(
+        steady.1 < plain.1,
+        "the temporal option lowers flicker: {steady:?} vs {plain:?}"
+    );
+    assert!(
+        steady.0 > plain.0 - 0.3,
+        "without costing detail: {steady:?} vs {plain:?}"
     );
 }
 

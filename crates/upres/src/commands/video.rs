@@ -26,6 +26,10 @@ pub struct Args {
     /// x8 self-ensemble on every frame (8x slower).
     #[arg(long)]
     tta: bool,
+    /// Less flicker: blend each frame with the previous result moved by the camera's motion,
+    /// where the two agree (0 to 0.95; 0.5 when given without a value).
+    #[arg(long, num_args = 0..=1, default_missing_value = "0.5")]
+    temporal: Option<f32>,
     /// Encoder quality (x264/x265 CRF: lower is better, 0 is lossless).
     #[arg(long, default_value_t = 18)]
     crf: u8,
@@ -58,6 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             read: ReadOptions::default(),
         },
         crf: args.crf,
+        temporal: args.temporal,
     };
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} frames, {per_sec} [{elapsed} < {eta}]")
