@@ -152,6 +152,10 @@ pub struct Metadata {
     pub exif: Option<Vec<u8>>,
     /// A GeoTIFF's georeferencing (written only to TIFF outputs).
     pub geo: Option<GeoTiff>,
+    /// The last channel of a two- or four-channel image is a data band (near-infrared, say:
+    /// TIFF's "unspecified" extra sample), not alpha. It is upscaled like alpha, band-wise,
+    /// and TIFF outputs keep it a data band.
+    pub data_band: bool,
 }
 
 impl Metadata {
@@ -235,6 +239,8 @@ fn decode_from(
         reader = ImageReader::with_format(inner, image::ImageFormat::Jpeg);
     }
     let mut geo = None;
+    // Bands beyond the colour ones that the whole-image decoder may drop without a word.
+    let mut extra_bands = 0;
     if format == Format::Tiff {
         // The strip reader that streams TIFFs decodes them whole too, so that both paths agree
         // (and gray+alpha, which `image` refuses, reads); it leaves the rest to `image`.
@@ -249,9 +255,14 @@ fn decode_from(
             });
         }
         inner.rewind().map_err(|e| ImageError::io(path, e))?;
-        geo = tiff::decoder::Decoder::new(&mut inner)
-            .ok()
-            .and_then(|mut d| GeoTiff::read(&mut d));
+        if let Ok(mut decoder) = tiff::decoder::Decoder::new(&mut inner) {
+            geo = GeoTiff::read(&mut decoder);
+            extra_bands = decoder
+                .find_tag_unsigned_vec::<u16>(tiff::tags::Tag::ExtraSamples)
+                .ok()
+                .flatten()
+                .map_or(0, |extra| extra.len());
+        }
         inner.rewind().map_err(|e| ImageError::io(path, e))?;
         reader = ImageReader::with_format(inner, image::ImageFormat::Tiff);
     }
@@ -271,12 +282,23 @@ fn decode_from(
     if let Some(chunk) = exif.as_mut() {
         let _previous = Orientation::remove_from_exif_chunk(chunk);
     }
+    let image = from_dynamic(dynamic);
+    if extra_bands > 1 || (extra_bands == 1 && !image.layout().has_alpha()) {
+        return Err(ImageError::Unsupported {
+            path: path.to_path_buf(),
+            reason: format!(
+                "{extra_bands} band(s) beyond the colour ones that are not alpha (near-infrared, \
+                 say); upres reads such a band only beside one gray band, and would drop it here"
+            ),
+        });
+    }
     Ok(Decoded {
-        image: from_dynamic(dynamic),
+        image,
         metadata: Metadata {
             icc_profile,
             exif,
             geo,
+            data_band: false,
         },
         format,
     })

@@ -582,7 +582,7 @@ impl PngRows {
         let metadata = Metadata {
             icc_profile: info.icc_profile.as_ref().map(|p| p.to_vec()),
             exif,
-            geo: None,
+            ..Metadata::default()
         };
         let (color, bits) = reader.output_color_type();
         let layout = match color {

@@ -52,7 +52,7 @@ impl<R: Read + Seek> TiffRows<R> {
         };
         // The caller's pixel limit guards memory, as on the whole-image path.
         let mut decoder = decoder.with_limits(Limits::unlimited());
-        let Some((layout, depth)) = stream_shape(&mut decoder) else {
+        let Some((layout, depth, data_band)) = stream_shape(&mut decoder) else {
             return Ok(None);
         };
         let Ok((w, h)) = decoder.dimensions() else {
@@ -67,6 +67,7 @@ impl<R: Read + Seek> TiffRows<R> {
             icc_profile: decoder.get_tag_u8_vec(Tag::IccProfile).ok(),
             exif: None,
             geo: GeoTiff::read(&mut decoder),
+            data_band,
         };
         Ok(Some(Self {
             path: path.to_path_buf(),
@@ -144,8 +145,9 @@ impl<R: Read + Seek> TiffRows<R> {
     }
 }
 
-/// The layout and depth of a TIFF that [`TiffRows`] streams, or `None`.
-fn stream_shape<R: Read + Seek>(decoder: &mut Decoder<R>) -> Option<(Layout, Depth)> {
+/// The layout and depth of a TIFF that [`TiffRows`] streams, and whether its extra band is
+/// data rather than alpha; `None` if it does not stream.
+fn stream_shape<R: Read + Seek>(decoder: &mut Decoder<R>) -> Option<(Layout, Depth, bool)> {
     if decoder.get_chunk_type() != ChunkType::Strip {
         return None;
     }
@@ -175,12 +177,17 @@ fn stream_shape<R: Read + Seek>(decoder: &mut Decoder<R>) -> Option<(Layout, Dep
         .find_tag_unsigned::<u16>(Tag::SamplesPerPixel)
         .ok()?
         .unwrap_or(1);
-    let alpha = decoder
+    let extra = decoder
         .find_tag_unsigned_vec::<u16>(Tag::ExtraSamples)
         .ok()?
-        .and_then(|extra| extra.first().copied())
+        .unwrap_or_default();
+    let alpha = extra
+        .first()
+        .copied()
         .and_then(ExtraSamples::from_u16)
         .is_some_and(|extra| extra != ExtraSamples::Unspecified);
+    // One extra band that is not alpha: a data band such as near-infrared.
+    let data_band = extra.len() == 1 && !alpha;
     use PhotometricInterpretation::{BlackIsZero, RGB};
     let (layout, bits) = match (decoder.colortype().ok()?, photometric, samples) {
         (ColorType::Gray(bits), BlackIsZero, 1) => (Layout::Gray, bits),
@@ -192,14 +199,14 @@ fn stream_shape<R: Read + Seek>(decoder: &mut Decoder<R>) -> Option<(Layout, Dep
             },
             BlackIsZero,
             2,
-        ) if alpha => (Layout::GrayAlpha, bit_depth),
+        ) if alpha || data_band => (Layout::GrayAlpha, bit_depth),
         (ColorType::RGB(bits), RGB, 3) => (Layout::Rgb, bits),
         (ColorType::RGBA(bits), RGB, 4) => (Layout::Rgba, bits),
         _ => return None,
     };
     match bits {
-        8 => Some((layout, Depth::U8)),
-        16 => Some((layout, Depth::U16)),
+        8 => Some((layout, Depth::U8, data_band)),
+        16 => Some((layout, Depth::U16, data_band)),
         _ => None,
     }
 }
@@ -323,8 +330,12 @@ fn directory(big: bool, shape: Shape, metadata: &Metadata) -> Option<Vec<u8>> {
             Entry::shorts(Tag::ResolutionUnit, &[ResolutionUnit::None.to_u16()]),
         ];
         if shape.layout.has_alpha() {
-            let alpha = ExtraSamples::UnassociatedAlpha.to_u16();
-            entries.push(Entry::shorts(Tag::ExtraSamples, &[alpha]));
+            let extra = if metadata.data_band {
+                ExtraSamples::Unspecified
+            } else {
+                ExtraSamples::UnassociatedAlpha
+            };
+            entries.push(Entry::shorts(Tag::ExtraSamples, &[extra.to_u16()]));
         }
         let uint = SampleFormat::Uint.to_u16();
         entries.push(Entry::shorts(Tag::SampleFormat, &vec![uint; channels]));

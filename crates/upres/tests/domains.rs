@@ -1,5 +1,6 @@
 //! What remote-sensing and medical users need from `upres upscale`: a GeoTIFF stays on the
-//! map (checked with GDAL's own tools), and 16-bit gray keeps its full range.
+//! map and keeps its bands (checked with GDAL's own tools), and 16-bit gray keeps its full
+//! range.
 //!
 //! The GeoTIFF test needs Debian's `gdal-bin` (`.ci/run` installs it). Without it the test
 //! says so and passes, unless `UPRES_REQUIRE_TOOLS` is set, as CI sets it.
@@ -46,8 +47,10 @@ fn a_geotiff_keeps_its_place_on_the_map() {
     // A 720 m square of UTM zone 33N at 10 m per pixel, written by GDAL: as area pixels, as
     // point pixels (centres), and as one 16-bit band, as elevation models come.
     let extent = ["-a_ullr", "500000", "4600720", "500720", "4600000"];
-    let variants: [(&str, &[&str]); 3] = [
+    // And gray with a data band beside it (a copy of itself).
+    let variants: [(&str, &[&str]); 4] = [
         ("area", &[]),
+        ("gray_and_data", &["-b", "1", "-b", "1"]),
         ("point", &["-mo", "AREA_OR_POINT=Point"]),
         (
             "dem16",
@@ -99,6 +102,10 @@ fn a_geotiff_keeps_its_place_on_the_map() {
         for band in bands {
             assert_eq!(band["noDataValue"], 0.0, "{name}");
             assert_eq!(band["type"], before["bands"][0]["type"], "{name}");
+            assert_ne!(
+                band["colorInterpretation"], "Alpha",
+                "{name}: data stays data"
+            );
         }
     }
 }
@@ -189,4 +196,35 @@ fn sixteen_bit_gray_keeps_its_full_range() {
         // Values above 255 are not clipped as an 8-bit pipeline would.
         assert!(at(120, 10) > 50_000.0, "{model}");
     }
+}
+
+#[test]
+fn a_band_upres_cannot_keep_is_refused_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dataset("Set5").join("LR_bicubic/X4/birdx4.png");
+    // RGB plus a near-infrared-like band: upres has no four-band colour layout yet.
+    let input = dir.path().join("rgbn.tif");
+    let args = [
+        "-q",
+        "-b",
+        "1",
+        "-b",
+        "2",
+        "-b",
+        "3",
+        "-b",
+        "1",
+        arg(&png),
+        arg(&input),
+    ];
+    let Some(_) = gdal("gdal_translate", &args) else {
+        return;
+    };
+    let output = dir.path().join("rgbn_x2.tif");
+    let out = common::upres(&["upscale", "-i", arg(&input), "-o", arg(&output), "-s", "2"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not alpha"), "{stderr}");
+    assert!(!output.exists());
 }
