@@ -1,7 +1,7 @@
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use upres_image::io::{Format, ReadOptions, WriteOptions};
 use upres_infer::model::AlphaMode;
 use upres_infer::pipeline::{UpscaleOptions, auto_tile, memory_budget, upscale_file};
@@ -92,23 +92,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let failures = Mutex::new(Vec::new());
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.max(1))
-        .build()?;
-    pool.install(|| {
-        jobs.par_iter().for_each(|job| {
-            let name = job.input.display().to_string();
-            let mut tiles = |done: usize, total: usize| {
-                if args.jobs <= 1 {
-                    bar.set_message(format!("{name}: tile {done}/{total}"));
+    // `jobs` workers take files in turn; each file's inference still spreads over every core
+    // through the global thread pool (a pool of `jobs` threads would confine it to those).
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..args.jobs.min(jobs.len()).max(1) {
+            scope.spawn(|| {
+                while let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let name = job.input.display().to_string();
+                    let mut tiles = |done: usize, total: usize| {
+                        if args.jobs <= 1 {
+                            bar.set_message(format!("{name}: tile {done}/{total}"));
+                        }
+                    };
+                    if let Err(err) = upscale_file(job, method.as_ref(), &options, &mut tiles) {
+                        bar.suspend(|| eprintln!("upres: error: {err}"));
+                        failures.lock().map(|mut f| f.push(name)).ok();
+                    }
+                    bar.inc(1);
                 }
-            };
-            if let Err(err) = upscale_file(job, method.as_ref(), &options, &mut tiles) {
-                bar.suspend(|| eprintln!("upres: error: {err}"));
-                failures.lock().map(|mut f| f.push(name)).ok();
-            }
-            bar.inc(1);
-        });
+            });
+        }
     });
     bar.finish_and_clear();
     let failed = failures.into_inner().unwrap_or_default();
