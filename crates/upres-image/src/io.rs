@@ -538,7 +538,7 @@ fn finish(
 
 /// Samples rounded to the image's depth, as bytes; `u16_bytes` orders 16-bit ones as the
 /// encoder wants them (native for `image`'s encoders, big-endian for PNG, little for TIFF).
-pub(crate) fn sample_bytes(image: &Image, u16_bytes: fn(u16) -> [u8; 2]) -> Vec<u8> {
+pub fn sample_bytes(image: &Image, u16_bytes: fn(u16) -> [u8; 2]) -> Vec<u8> {
     let max = image.depth().max_value();
     let q = |v: f32| v.round().clamp(0.0, max);
     match image.depth() {

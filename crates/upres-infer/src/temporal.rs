@@ -37,8 +37,10 @@ impl TemporalBlend {
                 let (dx, dy) =
                     global_shift(previous_luma, &luma, low_res.width(), low_res.height());
                 let scale = upscaled.width() as f32 / low_res.width() as f32;
-                let moved = translate(previous_out, dx * scale, dy * scale);
-                self.blend(upscaled, &moved)
+                match translate(previous_out, dx * scale, dy * scale) {
+                    Some(moved) => self.blend(upscaled, &moved),
+                    None => upscaled,
+                }
             }
             None => upscaled,
         };
@@ -46,10 +48,7 @@ impl TemporalBlend {
         out
     }
 
-    fn blend(&self, mut current: Image, moved: &Option<Image>) -> Image {
-        let Some(moved) = moved else {
-            return current;
-        };
+    fn blend(&self, mut current: Image, moved: &Image) -> Image {
         let to_8_bit = 255.0 / current.depth().max_value();
         let c = current.channels();
         for (px, old) in current

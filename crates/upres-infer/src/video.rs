@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::sync_channel;
-use upres_image::{Depth, Image, Layout, Upscaler};
+use upres_image::{Depth, Image, Layout, Upscaler, io};
 
 /// Frames in flight between the threads: enough to keep each busy, few enough for memory.
 const FRAMES_IN_FLIGHT: usize = 4;
@@ -164,6 +164,28 @@ pub struct VideoStats {
 /// A child process killed if it is dropped still running (an error on another thread).
 struct Process(Child);
 
+impl Process {
+    /// Waits for the process to end; an error carries `what` it was doing and its last
+    /// message.
+    fn finish(&mut self, what: &str) -> Result<(), VideoError> {
+        let mut stderr = Vec::new();
+        if let Some(mut pipe) = self.0.stderr.take() {
+            let _ = pipe.read_to_end(&mut stderr);
+        }
+        let status = self.0.wait().map_err(|e| VideoError::Tool {
+            tool: "ffmpeg",
+            reason: e.to_string(),
+        })?;
+        if !status.success() {
+            return Err(VideoError::Tool {
+                tool: "ffmpeg",
+                reason: format!("{what}: {}", last_line(&stderr)),
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -267,12 +289,10 @@ pub fn upscale_video(
                 Some(blend) => blend.apply(&image, up),
                 None => up,
             };
-            let bytes = up
-                .data()
-                .iter()
-                .map(|v| v.round().clamp(0.0, 255.0) as u8)
-                .collect();
-            if upscaled_tx.send(bytes).is_err() {
+            if upscaled_tx
+                .send(io::sample_bytes(&up, u16::to_ne_bytes))
+                .is_err()
+            {
                 break;
             }
             done += 1;
@@ -291,31 +311,14 @@ pub fn upscale_video(
             })?;
         Ok(done)
     });
-    let finish = |mut process: Process, what: &str| -> Result<(), VideoError> {
-        let mut stderr = Vec::new();
-        if let Some(mut pipe) = process.0.stderr.take() {
-            let _ = pipe.read_to_end(&mut stderr);
-        }
-        let status = process.0.wait().map_err(|e| VideoError::Tool {
-            tool: "ffmpeg",
-            reason: e.to_string(),
-        })?;
-        if !status.success() {
-            return Err(VideoError::Tool {
-                tool: "ffmpeg",
-                reason: format!("{what}: {}", last_line(&stderr)),
-            });
-        }
-        Ok(())
-    };
     // A writer that stopped early usually means the encoder failed: its message says why.
     let result = result.map_err(|e| match e {
-        VideoError::Tool { .. } => finish_encoder_reason(&mut encoder).unwrap_or(e),
+        VideoError::Tool { .. } => encoder.finish("encoding").err().unwrap_or(e),
         e => e,
     });
     let outcome = result.and_then(|frames| {
-        finish(decoder, "decoding")?;
-        finish(encoder, "encoding")?;
+        decoder.finish("decoding")?;
+        encoder.finish("encoding")?;
         if frames == 0 {
             return Err(VideoError::Probe {
                 path: input.to_path_buf(),
@@ -338,20 +341,6 @@ pub fn upscale_video(
             Err(e)
         }
     }
-}
-
-/// The encoder's last message if it has exited with an error.
-fn finish_encoder_reason(encoder: &mut Process) -> Option<VideoError> {
-    let status = encoder.0.wait().ok()?;
-    if status.success() {
-        return None;
-    }
-    let mut stderr = Vec::new();
-    encoder.0.stderr.take()?.read_to_end(&mut stderr).ok()?;
-    Some(VideoError::Tool {
-        tool: "ffmpeg",
-        reason: format!("encoding: {}", last_line(&stderr)),
-    })
 }
 
 /// A hidden name beside `output` with its extension, so ffmpeg picks the same container.

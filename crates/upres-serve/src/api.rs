@@ -61,6 +61,7 @@ impl State {
         self.job_ms.store((3 * old + ms) / 4, Ordering::Relaxed);
     }
 
+    /// The queue gauges, read from the queue when they are rendered.
     fn update_gauges(&self) {
         self.metrics.queued.set(self.queue.waiting() as i64);
         self.metrics.running.set(self.queue.running() as i64);
@@ -165,7 +166,6 @@ async fn record(
     if let Some(reason) = reason.or((status >= 400).then_some("other")) {
         metrics.errors.get_or_create(&ErrorLabels { reason }).inc();
     }
-    state.update_gauges();
     response
 }
 
@@ -239,12 +239,12 @@ async fn progress(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     if !valid_job_id(&id) {
-        return Err(ApiError::bad_request(
-            "a job id is 8 to 64 letters, digits, '-' or '_'",
-        ));
+        return Err(ApiError::bad_request(BAD_JOB_ID));
     }
     Ok(Json(state.progress.get(&id)).into_response())
 }
+
+const BAD_JOB_ID: &str = "a job id is 8 to 64 letters, digits, '-' or '_'";
 
 /// What a request asks for, before it is checked against the catalog.
 #[derive(Default)]
@@ -280,7 +280,7 @@ impl Params {
 
     fn from_query(query: Option<&str>) -> Result<Self, ApiError> {
         let mut params = Self::default();
-        let pairs: Vec<(String, String)> = serde_urlencoded_pairs(query.unwrap_or_default())?;
+        let pairs: Vec<(String, String)> = query_pairs(query.unwrap_or_default())?;
         for (name, value) in pairs {
             params.set(&name, value)?;
         }
@@ -295,31 +295,29 @@ impl Params {
                 || ApiError::bad_request(format!("scale '{text}' is not a whole number ≥ 1")),
             )?),
         };
-        let (model, scale) = match (self.model.filter(|m| !m.is_empty()), scale) {
-            (Some(model), scale) => {
-                let entry = catalog.get(&model).ok_or_else(|| {
-                    let names = catalog.iter().map(|(n, _)| n).collect::<Vec<_>>();
-                    ApiError::bad_request(format!(
-                        "unknown model '{model}' (served: {})",
-                        names.join(", ")
-                    ))
-                })?;
-                let scale = scale.unwrap_or(entry.scales[0]);
-                if !entry.scales.contains(&scale) {
-                    return Err(ApiError::bad_request(format!(
-                        "{model} does not upscale x{scale}"
-                    )));
-                }
-                (model, scale)
-            }
-            (None, scale) => {
+        let (model, scale) = match self.model.filter(|m| !m.is_empty()) {
+            Some(model) => (model, scale),
+            None => {
                 let scale = scale.unwrap_or(4);
                 let model = catalog.default_for(scale).ok_or_else(|| {
                     ApiError::bad_request(format!("no served model upscales x{scale}"))
                 })?;
-                (model.to_string(), scale)
+                (model.to_string(), Some(scale))
             }
         };
+        let entry = catalog.get(&model).ok_or_else(|| {
+            let names = catalog.iter().map(|(n, _)| n).collect::<Vec<_>>();
+            ApiError::bad_request(format!(
+                "unknown model '{model}' (served: {})",
+                names.join(", ")
+            ))
+        })?;
+        let scale = scale.unwrap_or(entry.scales[0]);
+        if !entry.scales.contains(&scale) {
+            return Err(ApiError::bad_request(format!(
+                "{model} does not upscale x{scale}"
+            )));
+        }
         let format = match &self.format {
             None => Format::Png,
             Some(text) => text
@@ -348,17 +346,11 @@ impl Params {
         if let Some(id) = &self.job
             && !valid_job_id(id)
         {
-            return Err(ApiError::bad_request(
-                "a job id is 8 to 64 letters, digits, '-' or '_'",
-            ));
+            return Err(ApiError::bad_request(BAD_JOB_ID));
         }
-        let method = catalog
-            .get(&model)
-            .map(|e| e.method.clone())
-            .ok_or_else(|| ApiError::bad_request(format!("unknown model '{model}'")))?;
         Ok(Job {
+            method: entry.method.clone(),
             model,
-            method,
             scale,
             format,
             tta,
@@ -369,7 +361,7 @@ impl Params {
 }
 
 /// `a=1&b=2` as pairs, percent-decoded.
-fn serde_urlencoded_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
+fn query_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
     axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
         &format!("/?{query}")
             .parse()
@@ -545,7 +537,6 @@ async fn upscale(
             return Err(error);
         }
     };
-    state.update_gauges();
     let (params, bytes) = read_request(request, kind, params, limit).await?;
     let job = params.resolve(&state.catalog)?;
     if bytes.is_empty() {
@@ -567,7 +558,6 @@ async fn upscale(
     let slot = tokio::time::timeout_at(deadline, ticket.slot())
         .await
         .map_err(|_| ApiError::busy(&state, "waited too long for a free slot; retry later"))?;
-    state.update_gauges();
 
     let stop = Arc::new(AtomicBool::new(false));
     let (model, mime) = (job.model.clone(), job.format.mime_type());

@@ -46,14 +46,6 @@ fn pan() -> Vec<Image> {
         .collect()
 }
 
-fn bytes(image: &Image) -> Vec<u8> {
-    image
-        .data()
-        .iter()
-        .map(|v| v.round().clamp(0.0, 255.0) as u8)
-        .collect()
-}
-
 /// Encodes `frames` losslessly at 10 frames/s with a 440 Hz tone.
 fn encode_clip(frames: &[Image], path: &Path) {
     let size = format!("{}x{}", frames[0].width(), frames[0].height());
@@ -70,7 +62,9 @@ fn encode_clip(frames: &[Image], path: &Path) {
         .unwrap();
     let mut stdin = ffmpeg.stdin.take().unwrap();
     for frame in frames {
-        stdin.write_all(&bytes(frame)).unwrap();
+        stdin
+            .write_all(&upres_image::io::sample_bytes(frame, u16::to_ne_bytes))
+            .unwrap();
     }
     drop(stdin);
     assert!(ffmpeg.wait().unwrap().success());

@@ -22,6 +22,12 @@ use upres_image::Upscaler;
 use upres_infer::model::{AlphaMode, find_model, open_method};
 use upres_models::SrModel;
 
+/// The `--model` value, or else the best built-in model at `scale` (bicubic where the zoo
+/// has none).
+pub fn model_or_default(model: Option<&str>, scale: usize) -> &str {
+    model.unwrap_or_else(|| upres_infer::zoo::default_for(scale).map_or("bicubic", |m| m.name))
+}
+
 /// The method a `--model` value stands for.
 pub fn method(name: &str, alpha: AlphaMode) -> anyhow::Result<Box<dyn Upscaler>> {
     open_method(name, alpha).map_err(|e| anyhow::anyhow!("{e}"))

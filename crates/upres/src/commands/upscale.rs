@@ -3,9 +3,9 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use upres_image::io::{Format, ReadOptions, WriteOptions};
+use upres_infer::batch;
 use upres_infer::model::AlphaMode;
 use upres_infer::pipeline::{UpscaleOptions, auto_tile, memory_budget, upscale_file};
-use upres_infer::{batch, zoo};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -54,10 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Alpha::Model => AlphaMode::Model,
         Alpha::Bicubic => AlphaMode::Bicubic,
     };
-    let name = match &args.model {
-        Some(name) => name.as_str(),
-        None => zoo::default_for(args.scale).map_or("bicubic", |entry| entry.name),
-    };
+    let name = super::model_or_default(args.model.as_deref(), args.scale);
     let method = super::method(name, alpha)?;
     let jobs = batch::plan(&args.input, &args.output, args.format)?;
     let options = UpscaleOptions {

@@ -4,7 +4,6 @@ use upres_image::io::{ReadOptions, WriteOptions};
 use upres_infer::model::AlphaMode;
 use upres_infer::pipeline::{UpscaleOptions, auto_tile, memory_budget};
 use upres_infer::video::{VideoOptions, upscale_video};
-use upres_infer::zoo;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -45,10 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "{}: exists (use --overwrite)",
         args.output.display()
     );
-    let name = match &args.model {
-        Some(name) => name.as_str(),
-        None => zoo::default_for(args.scale).map_or("bicubic", |entry| entry.name),
-    };
+    let name = super::model_or_default(args.model.as_deref(), args.scale);
     let method = super::method(name, AlphaMode::Model)?;
     let tile = args
         .tile
