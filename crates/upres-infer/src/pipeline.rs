@@ -16,11 +16,17 @@ pub const DEFAULT_TILE: usize = 256;
 /// is gained (ESPCN x4 on a 1024x768 photo took 2.5 s at 256 and about 3 s at 1024).
 const AUTO_TILE_RANGE: (usize, usize) = (64, 512);
 
-/// The largest tile side (a multiple of 32 in [`AUTO_TILE_RANGE`]) whose working memory,
-/// margins included, fits in `budget` bytes; [`DEFAULT_TILE`] for methods that do not say
-/// what a tile costs.
-pub fn auto_tile(method: &dyn Upscaler, scale: usize, budget: u64) -> usize {
-    let margin = method.receptive_radius().unwrap_or(GLOBAL_CONTEXT_MARGIN);
+/// The largest tile side (a multiple of 32 in [`AUTO_TILE_RANGE`]) whose working memory fits
+/// in `budget` bytes: the method's own for a tile with its margins, plus what the tiling holds
+/// for a band of such tiles across an image `width` pixels wide with `channels` channels.
+/// [`DEFAULT_TILE`] for methods that do not say what a tile costs.
+pub fn auto_tile(
+    method: &dyn Upscaler,
+    scale: usize,
+    budget: u64,
+    width: usize,
+    channels: usize,
+) -> usize {
     let (low, high) = AUTO_TILE_RANGE;
     if method.tile_bytes(low, scale).is_none() {
         return DEFAULT_TILE;
@@ -29,11 +35,31 @@ pub fn auto_tile(method: &dyn Upscaler, scale: usize, budget: u64) -> usize {
         .rev()
         .step_by(32)
         .find(|&side| {
+            let plan = tile_plan(method, side);
+            let band = band_bytes(&plan, scale, width, channels);
             method
-                .tile_bytes(side + 2 * margin, scale)
-                .is_some_and(|b| b <= budget)
+                .tile_bytes(side + 2 * plan.margin, scale)
+                .is_some_and(|b| b + band <= budget)
         })
         .unwrap_or(low)
+}
+
+/// What [`upscale_tiled`] holds for one band of tiles: the input rows with their margins
+/// (twice, while the window advances), the output rows being assembled in f32 (with a
+/// weight per pixel when feathering, whose bands also cover the margins) and those rows
+/// converted for the encoder.
+fn band_bytes(plan: &TilePlan, scale: usize, width: usize, channels: usize) -> u64 {
+    let f32_size = size_of::<f32>();
+    let input_rows = plan.tile + 2 * plan.margin;
+    let window = 2 * input_rows * width * channels * f32_size;
+    let (output_rows, per_pixel) = match plan.join {
+        Join::Crop => (plan.tile * scale, channels),
+        Join::Feather => (input_rows * scale, channels + 1),
+    };
+    let assembled = output_rows * width * scale * per_pixel * f32_size;
+    // At most 16-bit samples.
+    let encoded = plan.tile * scale * width * scale * channels * 2;
+    (window + assembled + encoded) as u64
 }
 
 /// What upscaling may use: a quarter of the memory the system reports available (Linux's
@@ -52,12 +78,30 @@ pub fn memory_budget() -> u64 {
 /// Context given to methods without a finite receptive field, blended by feathering.
 pub const GLOBAL_CONTEXT_MARGIN: usize = 32;
 
+/// How the tile side is chosen.
+#[derive(Clone, Copy, Debug)]
+pub enum TileSize {
+    /// This side, in input pixels.
+    Fixed(usize),
+    /// [`auto_tile`] for each image, within this many bytes.
+    Auto { budget: u64 },
+}
+
+impl TileSize {
+    /// The side for an image `width` pixels wide with `channels` channels.
+    pub fn side(self, method: &dyn Upscaler, scale: usize, width: usize, channels: usize) -> usize {
+        match self {
+            TileSize::Fixed(side) => side,
+            TileSize::Auto { budget } => auto_tile(method, scale, budget, width, channels),
+        }
+    }
+}
+
 /// How to upscale a file.
 #[derive(Clone, Copy, Debug)]
 pub struct UpscaleOptions {
     pub scale: usize,
-    /// Tile side in input pixels; `None` picks [`DEFAULT_TILE`].
-    pub tile: Option<usize>,
+    pub tile: TileSize,
     /// Average over the eight flips and rotations.
     pub tta: bool,
     pub write: WriteOptions,
@@ -113,8 +157,8 @@ fn pipeline_error(error: TileError, name: &str) -> PipelineError {
 }
 
 /// The tiling a method needs: its receptive field as margin, or feathering if it has none.
-pub fn tile_plan(method: &dyn Upscaler, tile: Option<usize>) -> TilePlan {
-    let tile = tile.unwrap_or(DEFAULT_TILE).max(1);
+fn tile_plan(method: &dyn Upscaler, tile: usize) -> TilePlan {
+    let tile = tile.max(1);
     match method.receptive_radius() {
         Some(margin) => TilePlan {
             tile,
@@ -170,7 +214,8 @@ pub fn upscale_file(
     };
     let metadata = source.metadata.resized(scale as f64);
     let mut sink = FileSink::create(&job.output, shape, &metadata, write)?;
-    let plan = tile_plan(method, options.tile);
+    let side = (options.tile).side(method, scale, source.width(), source.layout().channels());
+    let plan = tile_plan(method, side);
     let run = |tile: &Image| run_tile(method, scale, options.tta, &|| false, tile);
     upscale_tiled(&mut source, &mut sink, scale, plan, &run, progress)
         .map_err(|error| pipeline_error(error, &job.input.display().to_string()))?;
@@ -192,7 +237,8 @@ pub fn upscale_image(
 ) -> Result<Image, PipelineError> {
     let scale = options.scale;
     let mut sink = ImageCollector::new(image.width() * scale, image.layout(), image.depth());
-    let plan = tile_plan(method, options.tile);
+    let side = (options.tile).side(method, scale, image.width(), image.layout().channels());
+    let plan = tile_plan(method, side);
     let run = |tile: &Image| run_tile(method, scale, options.tta, stop, tile);
     upscale_tiled(
         &mut ImageRows::new(image),
@@ -238,13 +284,21 @@ mod tests {
     fn auto_tile_is_the_largest_that_fits() {
         // (side + 20)^2 kB within 300^2 kB: sides up to 280 fit; the multiples of 32 are 256
         // and 288.
-        assert_eq!(auto_tile(&Costly, 2, 300 * 300 * 1000), 256);
-        assert_eq!(auto_tile(&Costly, 2, u64::MAX), 512);
-        assert_eq!(auto_tile(&Costly, 2, 1), 64);
+        assert_eq!(auto_tile(&Costly, 2, 300 * 300 * 1000, 0, 3), 256);
+        assert_eq!(auto_tile(&Costly, 2, u64::MAX, 0, 3), 512);
+        assert_eq!(auto_tile(&Costly, 2, 1, 0, 3), 64);
         assert_eq!(
-            auto_tile(&Interpolation(Filter::Bicubic), 2, 1),
+            auto_tile(&Interpolation(Filter::Bicubic), 2, 1, 0, 3),
             DEFAULT_TILE
         );
+    }
+
+    #[test]
+    fn auto_tile_counts_the_band_across_the_image() {
+        // At 256 the tile's 76 MB and a 1000-pixel-wide RGB band's 25 MB pass 90 MB; at 224
+        // the 60 MB and 22 MB fit.
+        assert_eq!(auto_tile(&Costly, 2, 90_000_000, 0, 3), 256);
+        assert_eq!(auto_tile(&Costly, 2, 90_000_000, 1000, 3), 224);
     }
 
     #[test]
@@ -254,7 +308,7 @@ mod tests {
         let method = Interpolation(Filter::Bicubic);
         let options = UpscaleOptions {
             scale: 2,
-            tile: Some(16),
+            tile: TileSize::Fixed(16),
             tta: false,
             write: WriteOptions::default(),
             read: ReadOptions::default(),

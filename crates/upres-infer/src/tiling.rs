@@ -89,12 +89,16 @@ pub fn upscale_tiled(
         y0: 0,
         rows: Image::zeros(w, 0, layout, depth),
     };
-    let mut acc = Accumulator::new(w * scale, layout.channels());
+    let mut acc = Accumulator::new(w * scale, layout.channels(), join);
     for band in 0..bands {
         let (by0, by1) = (band * tile, ((band + 1) * tile).min(h));
         let (ey0, ey1) = (window_start(by0, margin, join), (by1 + margin).min(h));
         window.advance(source, ey0, ey1)?;
-        acc.extend_to(ey1 * scale);
+        // Cropped tiles give nothing below their core; feathered ones blend into the margin.
+        acc.extend_to(match join {
+            Join::Crop => by1 * scale,
+            Join::Feather => ey1 * scale,
+        });
         let wy = weights(by0, by1, ey0, ey1, h, margin, scale, join);
         for col in 0..cols {
             let (bx0, bx1) = (col * tile, ((col + 1) * tile).min(w));
@@ -208,34 +212,43 @@ fn weights(
         .collect()
 }
 
-/// Weighted sums of output rows from `y0` on, until they are final.
+/// Weighted sums of output rows from `y0` on, until they are final. Cropped tiles cover each
+/// output pixel exactly once with weight 1, so their sums are the pixels and no weights are
+/// kept: the band of a 32000-pixel-wide RGB output at tile 512 x2 is then 400 MB, not 540.
 struct Accumulator {
     width: usize,
     channels: usize,
     y0: usize,
     sums: Vec<f32>,
-    weights: Vec<f32>,
+    /// Per pixel, when feathering.
+    weights: Option<Vec<f32>>,
 }
 
 impl Accumulator {
-    fn new(width: usize, channels: usize) -> Self {
+    fn new(width: usize, channels: usize, join: Join) -> Self {
         Self {
             width,
             channels,
             y0: 0,
             sums: Vec::new(),
-            weights: Vec::new(),
+            weights: (join == Join::Feather).then(Vec::new),
         }
     }
 
     fn rows(&self) -> usize {
-        self.weights.len() / self.width.max(1)
+        self.sums.len() / (self.width * self.channels).max(1)
     }
 
     fn extend_to(&mut self, end: usize) {
         let rows = end.saturating_sub(self.y0);
-        self.sums.resize(rows * self.width * self.channels, 0.0);
-        self.weights.resize(rows * self.width, 0.0);
+        // Exactly: doubling the capacity of a band this size would cost hundreds of MB.
+        let len = rows * self.width * self.channels;
+        self.sums.reserve_exact(len.saturating_sub(self.sums.len()));
+        self.sums.resize(len, 0.0);
+        if let Some(weights) = &mut self.weights {
+            weights.reserve_exact((rows * self.width).saturating_sub(weights.len()));
+            weights.resize(rows * self.width, 0.0);
+        }
     }
 
     fn add(&mut self, tile: &Image, x0: usize, y0: usize, wx: &[f32], wy: &[f32]) {
@@ -251,7 +264,9 @@ impl Accumulator {
                     continue;
                 }
                 let p = row * self.width + x0 + tx;
-                self.weights[p] += w;
+                if let Some(weights) = &mut self.weights {
+                    weights[p] += w;
+                }
                 for (s, v) in self.sums[p * c..(p + 1) * c]
                     .iter_mut()
                     .zip(tile.pixel(tx, ty))
@@ -271,12 +286,19 @@ impl Accumulator {
     ) -> Result<Image, ImageError> {
         let n = end.saturating_sub(self.y0).min(self.rows());
         let c = self.channels;
-        let mut data: Vec<f32> = self.sums.drain(..n * self.width * c).collect();
-        for (px, w) in data
-            .chunks_exact_mut(c)
-            .zip(self.weights.drain(..n * self.width))
-        {
-            px.iter_mut().for_each(|v| *v /= w);
+        // All rows leave without a copy (always so when cropping).
+        let mut data: Vec<f32> = if n == self.rows() {
+            std::mem::take(&mut self.sums)
+        } else {
+            self.sums.drain(..n * self.width * c).collect()
+        };
+        if let Some(weights) = &mut self.weights {
+            for (px, w) in data
+                .chunks_exact_mut(c)
+                .zip(weights.drain(..n * self.width))
+            {
+                px.iter_mut().for_each(|v| *v /= w);
+            }
         }
         self.y0 += n;
         Image::new(self.width, n, layout, depth, data)

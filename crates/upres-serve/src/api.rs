@@ -20,7 +20,7 @@ use std::time::Instant;
 use upres_image::io::{self, Format, ReadOptions, WriteOptions};
 use upres_image::{ImageError, Upscaler};
 use upres_infer::pipeline::{
-    PipelineError, UpscaleOptions, auto_tile, memory_budget, upscale_image,
+    PipelineError, TileSize, UpscaleOptions, memory_budget, upscale_image,
 };
 
 /// Everything the routes share.
@@ -667,7 +667,7 @@ fn run_job(state: &State, job: &Job, bytes: &[u8], stop: &AtomicBool) -> Result<
     let budget = memory_budget() / state.config.max_jobs.max(1) as u64;
     let options = UpscaleOptions {
         scale: job.scale,
-        tile: Some(auto_tile(method, job.scale, budget)),
+        tile: TileSize::Auto { budget },
         tta: job.tta,
         write: WriteOptions::default(),
         read,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use upres_image::io::{self, Format, Metadata, ReadOptions, WriteOptions};
 use upres_infer::model::{AlphaMode, open_method};
-use upres_infer::pipeline::{UpscaleOptions, upscale_image};
+use upres_infer::pipeline::{DEFAULT_TILE, TileSize, UpscaleOptions, upscale_image};
 use upres_serve::Catalog;
 
 fn baby_x4() -> Vec<u8> {
@@ -56,7 +56,7 @@ async fn upscales_as_the_library_does_and_lists_what_it_serves() {
     let method = open_method("fsrcnn-x4", AlphaMode::Model).unwrap();
     let options = UpscaleOptions {
         scale: 4,
-        tile: None,
+        tile: TileSize::Fixed(DEFAULT_TILE),
         tta: false,
         write: WriteOptions::default(),
         read: ReadOptions::default(),

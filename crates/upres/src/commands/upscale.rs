@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use upres_image::io::{Format, ReadOptions, WriteOptions};
 use upres_infer::batch;
 use upres_infer::model::AlphaMode;
-use upres_infer::pipeline::{UpscaleOptions, auto_tile, memory_budget, upscale_file};
+use upres_infer::pipeline::{TileSize, UpscaleOptions, memory_budget, upscale_file};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -60,13 +60,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let options = UpscaleOptions {
         scale: args.scale,
         // Each file in flight gets its share of the memory budget.
-        tile: Some(args.tile.unwrap_or_else(|| {
-            auto_tile(
-                method.as_ref(),
-                args.scale,
-                memory_budget() / args.jobs.max(1) as u64,
-            )
-        })),
+        tile: args.tile.map_or_else(
+            || TileSize::Auto {
+                budget: memory_budget() / args.jobs.max(1) as u64,
+            },
+            TileSize::Fixed,
+        ),
         tta: args.tta,
         write: WriteOptions {
             format: args.format,

@@ -2,7 +2,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use upres_image::io::{ReadOptions, WriteOptions};
 use upres_infer::model::AlphaMode;
-use upres_infer::pipeline::{UpscaleOptions, auto_tile, memory_budget};
+use upres_infer::pipeline::{TileSize, UpscaleOptions, memory_budget};
 use upres_infer::video::{VideoOptions, upscale_video};
 
 #[derive(clap::Args)]
@@ -46,13 +46,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     let name = super::model_or_default(args.model.as_deref(), args.scale);
     let method = super::method(name, AlphaMode::Model)?;
-    let tile = args
-        .tile
-        .unwrap_or_else(|| auto_tile(method.as_ref(), args.scale, memory_budget()));
     let options = VideoOptions {
         frame: UpscaleOptions {
             scale: args.scale,
-            tile: Some(tile),
+            tile: args.tile.map_or(
+                TileSize::Auto {
+                    budget: memory_budget(),
+                },
+                TileSize::Fixed,
+            ),
             tta: args.tta,
             write: WriteOptions::default(),
             read: ReadOptions::default(),
