@@ -9,7 +9,7 @@ weights), the checkpoint (`<model>_x4.pth`), then prints the median time of PyTo
 pass on that photo (float32, no gradients, whole image, after one warm-up run). upres runs the
 same weights on the same photo through the whole command:
 
-    upres import DIR/edsr-baseline_x4.pth -m edsr-baseline -s 4 -o DIR/edsr-baseline_x4.upres
+    upres models import DIR/edsr-baseline_x4.pth -m edsr-baseline -s 4 -o DIR/edsr-baseline_x4.upres
     upres upscale -i DIR/photo.png -o DIR/out.png -m DIR/edsr-baseline_x4.upres --overwrite
 
 (BENCHMARKS.md has the figures and the exact commands.)

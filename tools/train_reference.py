@@ -5,7 +5,7 @@ The LR folder holds, under the same file names, the HR images downscaled by MATL
 bicubic (`upres downscale --modcrop`), so both frameworks see the same pairs. The recipe is
 EDSR's: random LR patches with the matching HR patches, flips and 90-degree rotations, L1 loss,
 Adam (betas 0.9/0.999), cosine-annealed learning rate. The result is an EDSR-PyTorch
-`state_dict` that `upres import --model edsr-baseline` reads.
+`state_dict` that `upres models import --model edsr-baseline` reads.
 
     python tools/train_reference.py --scale 4 --hr HR_DIR --lr LR_DIR --iters 500 \
         --batch 16 --patch 24 --threads 1 --out edsr_x4.pth

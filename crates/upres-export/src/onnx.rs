@@ -327,6 +327,20 @@ impl SrOps for OnnxOps {
             channels: x.channels,
         }
     }
+
+    fn rescale_bicubic(&self, x: OnnxValue, to: usize, from: usize) -> OnnxValue {
+        let ratio = to as f32 / from as f32;
+        let scales = self.constant(&[4], vec![1.0, 1.0, ratio, ratio]);
+        let attrs = vec![
+            string("mode", "cubic"),
+            float("cubic_coeff_a", -0.75),
+            string("coordinate_transformation_mode", "half_pixel"),
+        ];
+        OnnxValue {
+            name: self.node("Resize", vec![x.name, String::new(), scales], attrs),
+            channels: x.channels,
+        }
+    }
 }
 
 /// `[batch, channels, height, width]` with symbolic batch and spatial axes.

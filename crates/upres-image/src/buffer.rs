@@ -168,6 +168,25 @@ impl Image {
         Self::new(width, height, self.layout, self.depth, data)
     }
 
+    /// Grown to `width` x `height` (at least its size) by repeating the last column and row.
+    pub fn extend_edges(&self, width: usize, height: usize) -> Self {
+        let c = self.channels();
+        let mut data = Vec::with_capacity(width * height * c);
+        for y in 0..height {
+            let row = y.min(self.height - 1) * self.width;
+            for x in 0..width {
+                let p = (row + x.min(self.width - 1)) * c;
+                data.extend_from_slice(&self.data[p..p + c]);
+            }
+        }
+        Self {
+            width,
+            height,
+            data,
+            ..*self
+        }
+    }
+
     /// Crops to the largest size whose sides are multiples of `scale`, keeping the top-left
     /// corner (MATLAB's `modcrop`, as the SR benchmarks do before making LR images).
     pub fn crop_to_multiple(&self, scale: usize) -> Result<Self> {

@@ -34,10 +34,10 @@ impl Engine {
     }
 }
 
-/// The input a model takes for a `side x side` low-resolution image: `[1, C, H, W]`.
-pub fn input_dims(model: &SrModel, side: usize) -> [usize; 4] {
-    let side = model.input_side(side);
-    [1, model.color().channels(), side, side]
+/// The input a model takes for a `width x height` low-resolution image: `[1, C, H, W]`.
+pub fn input_dims(model: &SrModel, width: usize, height: usize) -> [usize; 4] {
+    let (w, h) = (model.input_side(width), model.input_side(height));
+    [1, model.color().channels(), h, w]
 }
 
 /// Multiply-adds of one forward pass on `dims`.

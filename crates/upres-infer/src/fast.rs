@@ -292,6 +292,11 @@ impl SrOps for FastOps {
             Upsample::Bilinear => reshape::upsample_bilinear(&x, factor),
         }
     }
+
+    fn rescale_bicubic(&self, x: FeatureMap, to: usize, from: usize) -> FeatureMap {
+        let [_, _, h, w] = x.dims();
+        reshape::resize_bicubic(&x, h * to / from, w * to / from)
+    }
 }
 
 fn prelu_slopes(layer: &PRelu) -> Packed {

@@ -123,6 +123,16 @@ impl ModelUpscaler {
     /// Runs the network on a gray or RGB image scaled to [0, 1] by its depth; returns the
     /// same layout and depth, unclamped.
     fn forward_image(&self, input: &Image) -> Result<Image, UpscaleError> {
+        // Networks that pixel-unshuffle their input (RRDBNet x2) take sides in multiples: the
+        // edges are repeated that far and the output cropped back.
+        let m = self.model.input_multiple();
+        let (w, h) = (input.width(), input.height());
+        if w % m != 0 || h % m != 0 {
+            let padded = input.extend_edges(w.next_multiple_of(m), h.next_multiple_of(m));
+            let out = self.forward_image(&padded)?;
+            let s = out.width() / padded.width();
+            return Ok(out.crop(0, 0, w * s, h * s)?);
+        }
         let (w, h, c) = (input.width(), input.height(), input.channels());
         let max = input.depth().max_value();
         if let Some(fast) = &self.fast {
@@ -265,14 +275,22 @@ pub fn load_model(path: &Path, device: &Device) -> Result<SrModel, UpscaleError>
 }
 
 /// The trained model `name` stands for, if any: a built-in model of the [`zoo`], an upres
-/// weights file, or a training run's folder (see [`load_model`]).
+/// weights file, a training run's folder (see [`load_model`]), an ncnn `.param` file, or a
+/// model imported into the [model directory](zoo::model_dir).
 pub fn find_model(name: &str, device: &Device) -> Result<Option<SrModel>, UpscaleError> {
     if let Some(entry) = zoo::find(name) {
         return Ok(Some(entry.load(device)?));
     }
     let path = Path::new(name);
     if path.exists() {
+        if path.extension().is_some_and(|e| e == "param") {
+            return Ok(Some(upres_models::ncnn::load_ncnn(path, device)?));
+        }
         return Ok(Some(load_model(path, device)?));
+    }
+    let imported = zoo::model_dir().map(|dir| dir.join(format!("{name}.upres")));
+    if let Some(imported) = imported.filter(|p| p.is_file()) {
+        return Ok(Some(load_model(&imported, device)?));
     }
     Ok(None)
 }
@@ -301,7 +319,7 @@ pub fn open_method(name: &str, alpha: AlphaMode) -> Result<Box<dyn Upscaler>, Up
         .join(", ");
     Err(format!(
         "unknown model '{name}': use bicubic, bilinear, lanczos3, nearest, a built-in model \
-         ({built_in}) or a weights file"
+         ({built_in}), a weights file, or a model imported by `upres models import`"
     )
     .into())
 }
@@ -324,6 +342,25 @@ mod tests {
     use super::*;
     use upres_image::Depth;
     use upres_image::color::{LumaRounding, luma};
+
+    #[test]
+    fn odd_sides_reach_networks_that_take_even_ones() {
+        // RRDBNet x2 pixel-unshuffles its input by 2.
+        let device = Device::flex();
+        let variant = upres_models::Variant {
+            blocks: Some(0),
+            features: Some(8),
+            ..Default::default()
+        };
+        let model = upres_models::build_variant("rrdbnet", 2, variant, &device).unwrap();
+        let upscaler = ModelUpscaler::new(model, device, AlphaMode::Model);
+        let data = (0..7 * 5 * 3).map(|i| ((i * 37) % 256) as f32).collect();
+        let image = Image::new(7, 5, Layout::Rgb, Depth::U8, data).unwrap();
+        let out = upscaler.upscale(&image, 2).unwrap();
+        assert_eq!((out.width(), out.height()), (14, 10));
+        let padded = upscaler.upscale(&image.extend_edges(8, 6), 2).unwrap();
+        assert_eq!(out, padded.crop(0, 0, 14, 10).unwrap());
+    }
 
     #[test]
     fn luma_model_upscales_y_and_leaves_chroma_to_bicubic() {

@@ -8,6 +8,7 @@
 
 use burn::tensor::Device;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use upres_models::{Source, SrModel, WeightsError};
 
 /// A built-in model.
@@ -54,6 +55,19 @@ pub const ZOO: &[ZooModel] = &[
 /// The built-in model called `name`.
 pub fn find(name: &str) -> Option<&'static ZooModel> {
     ZOO.iter().find(|m| m.name == name)
+}
+
+/// Where imported models live, so that `-m NAME` finds `NAME.upres` there: `UPRES_MODELS`,
+/// else `$XDG_DATA_HOME/upres/models`, else `~/.local/share/upres/models`.
+pub fn model_dir() -> Option<PathBuf> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("UPRES_MODELS")
+        .or_else(|| var("XDG_DATA_HOME").map(|d| d.join("upres/models")))
+        .or_else(|| var("HOME").map(|d| d.join(".local/share/upres/models")))
 }
 
 /// The built-in model used when none is named, at `scale`.

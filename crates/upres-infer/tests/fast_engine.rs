@@ -8,8 +8,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use upres_infer::fast::FastOps;
 use upres_kernels::{BORDER, FeatureMap};
 use upres_models::SrModel;
+use upres_models::Variant;
 use upres_models::arch::{SrNetwork, SrResNetConfig};
-use upres_models::registry::{build, specs};
+use upres_models::registry::{build, build_variant, specs};
 use upres_models::weights::load_pytorch;
 
 /// Deterministic values in [0, 1).
@@ -80,6 +81,22 @@ fn every_architecture_and_scale_matches_burn_at_odd_sizes() {
             let (h, w) = (model.input_side(h * m), model.input_side(w * m));
             check(&model, [1, spec.color.channels(), h, w]);
         }
+    }
+}
+
+#[test]
+fn a_bicubic_resize_after_the_network_matches_burn() {
+    // Real-ESRGAN's x2 and x3 video models: the x4 network, resized.
+    let device = Device::flex();
+    for scale in [2, 3] {
+        let variant = Variant {
+            blocks: Some(2),
+            features: Some(8),
+            network_scale: Some(4),
+            ..Variant::default()
+        };
+        let model = build_variant("srvgg-compact", scale, variant, &device).unwrap();
+        check(&model, [1, 3, 23, 31]);
     }
 }
 

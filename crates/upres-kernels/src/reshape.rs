@@ -100,6 +100,66 @@ pub fn upsample_bilinear(x: &FeatureMap, factor: usize) -> FeatureMap {
     out
 }
 
+/// Resized to `out_h x out_w` with PyTorch's bicubic (`align_corners=False`): a = -0.75,
+/// source `(dst + 0.5) * in / out - 0.5`, four taps clamped to the edges, no antialiasing.
+pub fn resize_bicubic(x: &FeatureMap, out_h: usize, out_w: usize) -> FeatureMap {
+    let [n, c, h, w] = x.dims();
+    let columns = cubic_taps(w, out_w);
+    let mut out = FeatureMap::for_overwrite(n, out_h, out_w, c, BORDER);
+    let mut row = vec![0.0f32; w * c];
+    for img in 0..n {
+        for (yd, (ys, wy)) in cubic_taps(h, out_h).into_iter().enumerate() {
+            row.iter_mut().for_each(|v| *v = 0.0);
+            for (&y, &k) in ys.iter().zip(&wy) {
+                for (r, s) in row.iter_mut().zip(x.row(img, y)) {
+                    *r += k * s;
+                }
+            }
+            let dst = out.row_mut(img, yd);
+            for (d, (xs, wx)) in dst.chunks_exact_mut(c).zip(&columns) {
+                d.iter_mut().for_each(|v| *v = 0.0);
+                for (&xi, &k) in xs.iter().zip(wx) {
+                    for (v, s) in d.iter_mut().zip(&row[xi * c..(xi + 1) * c]) {
+                        *v += k * s;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Per output position along an axis of `size` resized to `out`: the four source indices
+/// and their weights.
+fn cubic_taps(size: usize, out: usize) -> Vec<([usize; 4], [f32; 4])> {
+    const A: f64 = -0.75;
+    let weight = |d: f64| {
+        let d = d.abs();
+        if d <= 1.0 {
+            ((A + 2.0) * d - (A + 3.0)) * d * d + 1.0
+        } else if d < 2.0 {
+            ((A * d - 5.0 * A) * d + 8.0 * A) * d - 4.0 * A
+        } else {
+            0.0
+        }
+    };
+    let ratio = size as f64 / out as f64;
+    (0..out)
+        .map(|dst| {
+            let src = (dst as f64 + 0.5) * ratio - 0.5;
+            let base = src.floor();
+            let mut indices = [0; 4];
+            let mut weights = [0.0; 4];
+            for (k, offset) in (-1..=2).enumerate() {
+                let i = base as isize + offset;
+                indices[k] = i.clamp(0, size as isize - 1) as usize;
+                weights[k] = weight(src - i as f64) as f32;
+            }
+            (indices, weights)
+        })
+        .collect()
+}
+
 /// The maps' channels side by side (same batch and size).
 pub fn concat_channels(xs: &[FeatureMap]) -> FeatureMap {
     let [n, _, h, w] = xs[0].dims();

@@ -6,6 +6,7 @@
 //!   scale (unclamped). [`arch::SrNetwork`] holds any of them.
 //! - [`registry`]: every model by name, the scales it supports, a builder and a listing.
 //! - [`weights`]: upres safetensors files and PyTorch checkpoints with official key names.
+//! - [`ncnn`]: ncnn `.param`/`.bin` models, mapped onto these architectures by their graph.
 //! - [`int8`]: the calibrated activation ranges that an INT8 model file carries.
 //! - [`discriminator`]: the VGG-style discriminator of SRGAN/ESRGAN.
 //! - [`perceptual`]: ImageNet VGG16 and AlexNet feature stacks, and LPIPS.
@@ -18,6 +19,7 @@ pub mod arch;
 pub mod discriminator;
 pub mod error;
 pub mod int8;
+pub mod ncnn;
 pub mod ops;
 pub mod perceptual;
 mod receptive;

@@ -79,6 +79,9 @@ pub trait SrOps {
     fn pixel_unshuffle(&self, x: Self::Tensor, factor: usize) -> Self::Tensor;
     /// Upsampling by an integer factor.
     fn upsample(&self, x: Self::Tensor, factor: usize, mode: Upsample) -> Self::Tensor;
+    /// Resizing by `to / from` (sides divisible by `from`) with PyTorch's and ncnn's bicubic:
+    /// a = -0.75, half-pixel centres, edges clamped, no antialiasing.
+    fn rescale_bicubic(&self, x: Self::Tensor, to: usize, from: usize) -> Self::Tensor;
 }
 
 /// [`SrOps`] on burn tensors: what training and the reference inference use.
@@ -158,6 +161,16 @@ impl SrOps for BurnOps {
             InterpolateOptions::new(mode)
                 .with_align_corners(false)
                 .with_output_size([h * factor, w * factor]),
+        )
+    }
+
+    fn rescale_bicubic(&self, x: Tensor<4>, to: usize, from: usize) -> Tensor<4> {
+        let [_, _, h, w] = x.dims();
+        interpolate(
+            x,
+            InterpolateOptions::new(InterpolateMode::Bicubic)
+                .with_align_corners(false)
+                .with_output_size([h * to / from, w * to / from]),
         )
     }
 }
@@ -288,6 +301,10 @@ impl SrOps for CostOps {
 
     fn upsample(&self, [n, c, h, w]: [usize; 4], factor: usize, _: Upsample) -> [usize; 4] {
         self.produced([n, c, h * factor, w * factor])
+    }
+
+    fn rescale_bicubic(&self, [n, c, h, w]: [usize; 4], to: usize, from: usize) -> [usize; 4] {
+        self.produced([n, c, h * to / from, w * to / from])
     }
 }
 

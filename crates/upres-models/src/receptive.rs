@@ -31,6 +31,8 @@ impl SrModel {
             SrNetwork::RrdbNet(net) if net.unshuffle.is_some() => Some(2 * (convs + 1)),
             // The bilinear skip of the input reaches one pixel.
             SrNetwork::MsrResNet(_) => Some(convs + 1),
+            // The final bicubic resize reaches two output pixels, under one input pixel.
+            SrNetwork::SrVgg(net) if net.scale != net.shuffle.upscale_factor => Some(convs + 1),
             _ => Some(convs),
         }
     }

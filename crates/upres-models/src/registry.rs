@@ -270,6 +270,11 @@ impl SrModel {
         }
     }
 
+    /// The network, for readers of other weight formats to fill.
+    pub(crate) fn network_mut(&mut self) -> &mut SrNetwork {
+        &mut self.network
+    }
+
     /// The channels the network works on.
     pub fn color(&self) -> ColorSpace {
         self.spec.color
@@ -399,10 +404,17 @@ pub fn build_variant(
         };
         config.init(device).map(SrNetwork::Edsr)
     };
-    if !variant.is_default() && !matches!(spec.name, "edsr-baseline" | "edsr") {
+    let edsr_family = matches!(spec.name, "edsr-baseline" | "edsr");
+    let depth_and_width = edsr_family || matches!(spec.name, "rrdbnet" | "srvgg-compact");
+    let misplaced = (variant.sub_pixel && !edsr_family)
+        || (variant.network_scale.is_some() && spec.name != "srvgg-compact");
+    if misplaced || (!variant.is_default() && !depth_and_width) {
         return Err(ModelError::InvalidConfig {
             arch: spec.name,
-            reason: format!("variants ({variant}) are for the EDSR family only"),
+            reason: format!(
+                "variants ({variant}) are for the EDSR family; blocks and features also for \
+                 rrdbnet and srvgg-compact, network-scale for srvgg-compact"
+            ),
         });
     }
     if !spec.scales.contains(&scale) {
@@ -426,8 +438,25 @@ pub fn build_variant(
         "rcan" => SrNetwork::Rcan(RcanConfig::new(scale).init(device)?),
         "srresnet" => SrNetwork::SrResNet(SrResNetConfig::new(scale).init(device)?),
         "msrresnet" => SrNetwork::MsrResNet(MsrResNetConfig::new(scale).init(device)?),
-        "rrdbnet" => SrNetwork::RrdbNet(RrdbNetConfig::new(scale).init(device)?),
-        "srvgg-compact" => SrNetwork::SrVgg(SrVggConfig::new(scale).init(device)?),
+        "rrdbnet" => {
+            let preset = RrdbNetConfig::new(scale);
+            let config = RrdbNetConfig {
+                num_block: variant.blocks.unwrap_or(preset.num_block),
+                num_feat: variant.features.unwrap_or(preset.num_feat),
+                ..preset
+            };
+            SrNetwork::RrdbNet(config.init(device)?)
+        }
+        "srvgg-compact" => {
+            let preset = SrVggConfig::new(scale);
+            let config = SrVggConfig {
+                num_conv: variant.blocks.unwrap_or(preset.num_conv),
+                num_feat: variant.features.unwrap_or(preset.num_feat),
+                network_scale: variant.network_scale,
+                ..preset
+            };
+            SrNetwork::SrVgg(config.init(device)?)
+        }
         other => return Err(unknown(other)),
     };
     Ok(SrModel {

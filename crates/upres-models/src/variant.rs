@@ -1,6 +1,7 @@
 //! Hyper-parameters that differ from a registered model's defaults: what `upres search` varies
-//! in the EDSR family (depth, width, upsampler). A model file carries its variant
-//! (`upres.variant`) so that it rebuilds the same network.
+//! in the EDSR family (depth, width, upsampler), and the depth and width of imported RRDBNet
+//! and SRVGGNetCompact models (Real-ESRGAN's anime RRDBNet has 6 blocks, not 23). A model file
+//! carries its variant (`upres.variant`) so that it rebuilds the same network.
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,12 +13,16 @@ pub const META_VARIANT: &str = "upres.variant";
 /// `blocks=4,features=32,upsampler=sub-pixel` (set fields only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Variant {
-    /// Residual blocks.
+    /// Residual blocks (EDSR), RRDB blocks (RRDBNet) or convolutions after the first
+    /// (SRVGGNetCompact).
     pub blocks: Option<usize>,
     /// Feature channels.
     pub features: Option<usize>,
     /// ESPCN's sub-pixel tail instead of EDSR's upsampler stages.
     pub sub_pixel: bool,
+    /// SRVGGNetCompact's own upscaling factor, its output then resized by bicubic to the
+    /// model's scale.
+    pub network_scale: Option<usize>,
 }
 
 impl Variant {
@@ -38,6 +43,9 @@ impl fmt::Display for Variant {
         }
         if self.sub_pixel {
             parts.push("upsampler=sub-pixel".to_string());
+        }
+        if let Some(scale) = self.network_scale {
+            parts.push(format!("network-scale={scale}"));
         }
         write!(f, "{}", parts.join(","))
     }
@@ -63,6 +71,7 @@ impl FromStr for Variant {
             match key.trim() {
                 "blocks" => variant.blocks = Some(count()?),
                 "features" => variant.features = Some(count()?),
+                "network-scale" => variant.network_scale = Some(count()?),
                 "upsampler" => {
                     variant.sub_pixel = match value.trim() {
                         "sub-pixel" => true,
@@ -72,7 +81,7 @@ impl FromStr for Variant {
                 }
                 other => {
                     return Err(format!(
-                        "unknown variant key `{other}` (blocks, features, upsampler)"
+                        "unknown variant key `{other}` (blocks, features, upsampler, network-scale)"
                     ));
                 }
             }
@@ -91,10 +100,11 @@ mod tests {
             blocks: Some(0),
             features: Some(32),
             sub_pixel: true,
+            network_scale: Some(4),
         };
         assert_eq!(
             variant.to_string(),
-            "blocks=0,features=32,upsampler=sub-pixel"
+            "blocks=0,features=32,upsampler=sub-pixel,network-scale=4"
         );
         assert_eq!(variant.to_string().parse::<Variant>().unwrap(), variant);
         assert!("".parse::<Variant>().unwrap().is_default());

@@ -44,6 +44,7 @@ impl SearchSpace {
                         blocks: Some(blocks),
                         features: Some(features),
                         sub_pixel,
+                        network_scale: None,
                     });
                 }
             }
@@ -100,7 +101,7 @@ pub struct SearchOptions {
 /// Milliseconds per output megapixel of `model`'s forward pass on a `side x side` input:
 /// the median of `runs` timed passes of the fast engine.
 pub fn latency(model: &SrModel, side: usize, runs: usize) -> Result<f64, TrainError> {
-    let dims = input_dims(model, side);
+    let dims = input_dims(model, side, side);
     let mut times: Vec<f64> = forward_times(model, Engine::Fast, dims, runs)?
         .iter()
         .map(|t| t.as_secs_f64() * 1e3)

@@ -27,7 +27,8 @@ enum Command {
     Downscale(commands::downscale::Args),
     /// Score a method on benchmark datasets under the papers' protocol.
     Eval(commands::eval::Args),
-    /// List the built-in models and every architecture with its parameter count per scale.
+    /// List the built-in models and every architecture with its parameter count per scale;
+    /// `models import` converts a PyTorch checkpoint or an ncnn model.
     Models(commands::models::Args),
     /// Print a model file's metadata: architecture, scale, recipe, scores.
     Info(commands::info::Args),
@@ -37,8 +38,6 @@ enum Command {
     Quantize(commands::quantize::Args),
     /// Search depth, width and upsampler of an EDSR model under a latency budget.
     Search(commands::search::Args),
-    /// Convert a PyTorch checkpoint of a registered architecture to a .upres model file.
-    Import(commands::import::Args),
     /// Train a model from a recipe (see configs/).
     Train(commands::train::Args),
     /// Serve upscaling over HTTP, with a web page at /.
@@ -59,7 +58,6 @@ fn main() -> ExitCode {
         Command::Models(args) => commands::models::run(args),
         Command::Info(args) => commands::info::run(args),
         Command::Export(args) => commands::export::run(args),
-        Command::Import(args) => commands::import::run(args),
         Command::Quantize(args) => commands::quantize::run(args),
         Command::Search(args) => commands::search::run(args),
         Command::Train(args) => commands::train::run(args),

@@ -171,6 +171,7 @@ fn importing_a_checkpoint_of_another_size_names_the_key() {
     let tmp = tempfile::tempdir().unwrap();
     let output = tmp.path().join("espcn.upres");
     let out = upres(&[
+        "models",
         "import",
         arg(&checkpoint),
         "-m",

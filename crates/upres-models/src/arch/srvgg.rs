@@ -8,7 +8,9 @@
 //! `PixelShuffle(scale)`, and the nearest-neighbour upsampled input added as a residual.
 //!
 //! Arguments ([`SrVggConfig`]): `scale` (any integer >= 2), `num_feat` (64), `num_conv` (16;
-//! `realesr-general-x4v3` uses 32).
+//! `realesr-general-x4v3` uses 32), `network_scale` (none): the pixel shuffle's factor where
+//! it differs from `scale`, the result then resized to `scale` by PyTorch's bicubic, as
+//! realesrgan-ncnn-vulkan ships the x2 and x3 animevideov3 models (the x4 network, resized).
 //!
 //! PyTorch keys: `body.{2i}` (convolutions), `body.{2i+1}` (PReLU), `body.{2 * num_conv + 2}`
 //! (last convolution).
@@ -35,6 +37,8 @@ pub struct SrVggConfig {
     /// Convolutions after the first one.
     #[config(default = 16)]
     pub num_conv: usize,
+    /// The network's own upscaling factor, when a bicubic resize follows it.
+    pub network_scale: Option<usize>,
 }
 
 impl SrVggConfig {
@@ -47,13 +51,24 @@ impl SrVggConfig {
                 supported: "any integer >= 2".into(),
             });
         }
+        let network_scale = self.network_scale.unwrap_or(self.scale);
+        if network_scale < self.scale {
+            return Err(ModelError::InvalidConfig {
+                arch: "srvgg-compact",
+                reason: format!(
+                    "network scale x{network_scale} below the model's x{}",
+                    self.scale
+                ),
+            });
+        }
         let f = self.num_feat;
         Ok(SrVgg {
+            scale: self.scale,
             body: (0..=self.num_conv)
                 .map(|i| ConvPRelu::new(if i == 0 { 3 } else { f }, f, 3, device))
                 .collect(),
-            last: conv(f, 3 * self.scale * self.scale, 3, device),
-            shuffle: PixelShuffleConfig::new(self.scale).init(),
+            last: conv(f, 3 * network_scale * network_scale, 3, device),
+            shuffle: PixelShuffleConfig::new(network_scale).init(),
         })
     }
 }
@@ -65,8 +80,10 @@ pub struct SrVgg {
     pub body: Vec<ConvPRelu>,
     /// Convolution to `3 * scale^2` channels.
     pub last: Conv2d,
-    /// Pixel shuffle by `scale`.
+    /// Pixel shuffle by the network's scale.
     pub shuffle: PixelShuffle,
+    /// The model's scale; a bicubic resize follows the network where its own differs.
+    pub scale: usize,
 }
 
 impl SrVgg {
@@ -78,7 +95,12 @@ impl SrVgg {
             .iter()
             .fold(x.clone(), |h, layer| layer.run(ops, h));
         let out = ops.pixel_shuffle(ops.conv2d(&self.last, out), factor);
-        ops.add(out, ops.upsample(x, factor, Upsample::Nearest))
+        let out = ops.add(out, ops.upsample(x, factor, Upsample::Nearest));
+        if self.scale == factor {
+            out
+        } else {
+            ops.rescale_bicubic(out, self.scale, factor)
+        }
     }
 }
 
@@ -119,6 +141,20 @@ mod tests {
             let y = model.run(&BurnOps, Tensor::zeros([1, 3, 5, 4], &device));
             assert_eq!(y.dims(), [1, 3, 5 * scale, 4 * scale]);
         }
+        let resized = SrVggConfig::new(3)
+            .with_num_feat(8)
+            .with_num_conv(2)
+            .with_network_scale(Some(4))
+            .init(&device)
+            .unwrap();
+        let y = resized.run(&BurnOps, Tensor::zeros([1, 3, 5, 4], &device));
+        assert_eq!(y.dims(), [1, 3, 15, 12]);
+        assert!(
+            SrVggConfig::new(4)
+                .with_network_scale(Some(2))
+                .init(&device)
+                .is_err()
+        );
     }
 
     #[test]

@@ -1,15 +1,20 @@
 use upres_image::{Depth, Image, Layout};
 use upres_infer::bench::{Engine, ForwardTimer, input_dims, multiply_adds};
 use upres_infer::int8::{RangeMethod, calibrate};
+use upres_infer::model::find_model;
 use upres_models::{ColorSpace, SrModel};
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     arch: super::BenchArchitecture,
-    /// Side of the square low-resolution input.
-    #[arg(long, default_value_t = 128)]
-    size: usize,
+    /// Time this trained model instead (a model file, an ncnn `.param`, a built-in or
+    /// imported name); `--model` and `--scale` are then ignored.
+    #[arg(long)]
+    weights: Option<String>,
+    /// The low-resolution input: `N` (square) or `WxH`.
+    #[arg(long, default_value = "128", value_parser = parse_size)]
+    size: (usize, usize),
     /// Timed runs per engine (after one warm-up run), the engines taking turns.
     #[arg(long, default_value_t = 10)]
     runs: usize,
@@ -27,17 +32,20 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.runs > 0, "--runs must be positive");
-    let mut model = upres_models::build(
-        &args.arch.model,
-        args.arch.scale,
-        &burn::tensor::Device::flex(),
-    )?;
-    let dims = input_dims(&model, args.size);
+    let device = burn::tensor::Device::flex();
+    let mut model = match &args.weights {
+        Some(name) => find_model(name, &device)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .ok_or_else(|| anyhow::anyhow!("{name}: no such model file or name"))?,
+        None => upres_models::build(&args.arch.model, args.arch.scale, &device)?,
+    };
+    let (width, height) = args.size;
+    let dims = input_dims(&model, width, height);
     if args.int8 {
         model.int8 = Some(
             calibrate(
                 &model,
-                &[timing_image(&model, args.size)?],
+                &[timing_image(&model, width, height)?],
                 RangeMethod::MinMax,
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?,
@@ -48,8 +56,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let peak = upres_kernels::simd::peak_gflops();
     println!(
         "{} x{} on {}x{}: {:.2} GFLOP per pass; {threads} threads, measured fp32 FMA peak {peak:.1} GFLOP/s",
-        args.arch.model,
-        args.arch.scale,
+        model.label(),
+        model.scale(),
         dims[3],
         dims[2],
         flop / 1e9
@@ -88,14 +96,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A `side x side` image of the values the timed passes run on.
-fn timing_image(model: &SrModel, side: usize) -> anyhow::Result<Image> {
+/// `N` or `WxH`.
+fn parse_size(text: &str) -> Result<(usize, usize), String> {
+    let side = |s: &str| s.parse::<usize>().ok().filter(|&n| n > 0);
+    match text.split_once('x') {
+        Some((w, h)) => side(w).zip(side(h)),
+        None => side(text).map(|n| (n, n)),
+    }
+    .ok_or_else(|| format!("`{text}` is not N or WxH"))
+}
+
+/// A `width x height` image of the values the timed passes run on.
+fn timing_image(model: &SrModel, width: usize, height: usize) -> anyhow::Result<Image> {
     let layout = match model.color() {
         ColorSpace::Rgb => Layout::Rgb,
         ColorSpace::Luma => Layout::Gray,
     };
-    let values = (0..side * side * layout.channels())
+    let values = (0..width * height * layout.channels())
         .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 * 255.0)
         .collect();
-    Ok(Image::new(side, side, layout, Depth::U8, values)?)
+    Ok(Image::new(width, height, layout, Depth::U8, values)?)
 }

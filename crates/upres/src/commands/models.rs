@@ -1,9 +1,25 @@
 use upres_infer::zoo;
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    action: Option<Action>,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
+#[derive(clap::Subcommand)]
+enum Action {
+    /// Convert a PyTorch checkpoint or an ncnn model to a .upres model file.
+    Import(super::import::Args),
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.action {
+        Some(Action::Import(args)) => super::import::run(args),
+        None => list(),
+    }
+}
+
+fn list() -> anyhow::Result<()> {
     println!("built-in models (-m NAME; the first at a scale is the default)");
     for entry in zoo::ZOO {
         let metadata = entry.metadata()?;
@@ -15,6 +31,34 @@ pub fn run(_args: Args) -> anyhow::Result<()> {
             field("upres.model"),
             field(upres_train::META_VALIDATION)
         );
+    }
+    if let Some(dir) = zoo::model_dir() {
+        let mut imported: Vec<String> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| {
+                let path = entry.ok()?.path();
+                if path.extension()? != "upres" {
+                    return None;
+                }
+                Some(path.file_stem()?.to_str()?.to_string())
+            })
+            .collect();
+        imported.sort();
+        if !imported.is_empty() {
+            println!("\nimported models (-m NAME; in {})", dir.display());
+            for name in imported {
+                let path = dir.join(format!("{name}.upres"));
+                let metadata = upres_models::weights::read_safetensors_metadata(&path)?;
+                let field = |key: &str| metadata.get(key).map_or("?", String::as_str);
+                println!(
+                    "  {name:<28} x{}  {:<14} from {}",
+                    field("upres.scale"),
+                    field("upres.model"),
+                    field("upres.imported_from")
+                );
+            }
+        }
     }
     println!();
     let entries = upres_models::entries()?;
