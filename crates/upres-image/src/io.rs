@@ -20,6 +20,8 @@ pub enum Format {
     WebP,
     Tiff,
     Bmp,
+    /// Read only (medical images); see [`crate::dicom`].
+    Dicom,
 }
 
 impl Format {
@@ -45,6 +47,7 @@ impl Format {
             Format::WebP => "webp",
             Format::Tiff => "tif",
             Format::Bmp => "bmp",
+            Format::Dicom => "dcm",
         }
     }
 
@@ -56,6 +59,7 @@ impl Format {
             Format::WebP => "image/webp",
             Format::Tiff => "image/tiff",
             Format::Bmp => "image/bmp",
+            Format::Dicom => "application/dicom",
         }
     }
 
@@ -79,6 +83,7 @@ impl Format {
     pub fn supports_layout(self, layout: Layout) -> bool {
         match self {
             Format::Jpeg => !layout.has_alpha(),
+            Format::Dicom => false,
             _ => true,
         }
     }
@@ -94,6 +99,7 @@ impl std::str::FromStr for Format {
             "webp" => Ok(Format::WebP),
             "tif" | "tiff" => Ok(Format::Tiff),
             "bmp" => Ok(Format::Bmp),
+            "dcm" | "dicom" => Ok(Format::Dicom),
             other => Err(ImageError::InvalidArgument(format!(
                 "unknown image format '{other}' (expected png, jpg, webp, tif or bmp)"
             ))),
@@ -207,6 +213,17 @@ fn decode_from(
     let codec_err = |e| ImageError::from_codec(path, e, false);
     // `image` does not recognise BigTIFF, which upres writes for TIFFs past 4 GiB.
     let start = reader.fill_buf().map_err(|e| ImageError::io(path, e))?;
+    if crate::dicom::is_dicom(start) {
+        let mut bytes = Vec::new();
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| ImageError::io(path, e))?;
+        return Ok(Decoded {
+            image: crate::dicom::decode(&bytes, path, options)?,
+            metadata: Metadata::default(),
+            format: Format::Dicom,
+        });
+    }
     let big_tiff = start.starts_with(b"II+\0") || start.starts_with(b"MM\0+");
     let mut reader = ImageReader::new(reader)
         .with_guessed_format()
@@ -507,6 +524,7 @@ pub fn encode(
         ),
         // Written as streamed TIFFs are, so that both carry the same tags.
         Format::Tiff => return tiff_strips::encode(&image, metadata),
+        Format::Dicom => return Err("upres reads DICOM but writes png or tif".into()),
         Format::Bmp => finish(
             image::codecs::bmp::BmpEncoder::new(&mut out),
             metadata,

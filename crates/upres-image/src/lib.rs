@@ -5,6 +5,7 @@
 mod buffer;
 pub mod color;
 pub mod degrade;
+pub mod dicom;
 mod error;
 pub mod geotiff;
 pub mod io;
