@@ -360,64 +360,7 @@ fn read_graph(param: &str, bin: &[u8]) -> Result<NcnnGraph, String> {
                 }
                 continue;
             }
-            "Convolution" => {
-                let co = layer.count(0, 0)?;
-                let kw = layer.count(1, 0)?;
-                let kh = layer.count(11, kw as i64)?;
-                let size = layer.count(6, 0)?;
-                if co == 0 || kw == 0 || size % (co * kh * kw) != 0 {
-                    return Err(format!(
-                        "layer `{name}`: weight size {size} does not fit {co} {kh}x{kw} kernels"
-                    ));
-                }
-                let ci = size / (co * kh * kw);
-                let padding = match layer.int(4, 0) {
-                    -233 => [kh / 2, kw / 2, (kh - 1) / 2, (kw - 1) / 2],
-                    _ => {
-                        let left = layer.count(4, 0)?;
-                        let top = layer.count(14, left as i64)?;
-                        let right = layer.count(15, left as i64)?;
-                        let bottom = layer.count(16, top as i64)?;
-                        [top, left, bottom, right]
-                    }
-                };
-                let bias = layer.int(5, 0) != 0;
-                let weight = reader
-                    .tagged(size)
-                    .map_err(|e| format!("layer `{name}`: {e}"))?;
-                let bias_values = if bias {
-                    Some(reader.raw(co).map_err(|e| format!("layer `{name}`: {e}"))?)
-                } else {
-                    None
-                };
-                graph.weights.push((weight, bias_values));
-                let stride_w = layer.count(3, 1)?;
-                let dilation_w = layer.count(2, 1)?;
-                let conv = Op::Conv {
-                    channels: [ci, co],
-                    kernel: [kh, kw],
-                    stride: [layer.count(13, stride_w as i64)?, stride_w],
-                    dilation: [layer.count(12, dilation_w as i64)?, dilation_w],
-                    padding,
-                    bias,
-                    weights: graph.weights.len() - 1,
-                };
-                let conv = graph.push(conv, inputs, name);
-                match layer.int(9, 0) {
-                    0 => conv,
-                    1 => graph.push(Op::Relu, vec![conv], name),
-                    2 => {
-                        let slope = layer.array(10).first().copied().unwrap_or(0.0);
-                        graph.push(Op::LeakyRelu(slope), vec![conv], name)
-                    }
-                    4 => graph.push(Op::Sigmoid, vec![conv], name),
-                    other => graph.push(
-                        Op::Other(format!("fused activation {other}")),
-                        vec![conv],
-                        name,
-                    ),
-                }
-            }
+            "Convolution" => push_convolution(&mut graph, layer, inputs, &mut reader)?,
             "PReLU" => {
                 let channels = layer.count(0, 0)?;
                 let slopes = reader
@@ -524,6 +467,66 @@ fn read_graph(param: &str, bin: &[u8]) -> Result<NcnnGraph, String> {
         output: blobs[*output],
         graph,
     })
+}
+
+/// A `Convolution` layer: its weights from `reader`, and its fused activation as a node of
+/// its own. Returns the last node.
+fn push_convolution(
+    graph: &mut Graph<FileWeights>,
+    layer: &Layer,
+    inputs: Vec<usize>,
+    reader: &mut WeightReader,
+) -> Result<usize, String> {
+    let name = layer.name.as_str();
+    let co = layer.count(0, 0)?;
+    let kw = layer.count(1, 0)?;
+    let kh = layer.count(11, kw as i64)?;
+    let size = layer.count(6, 0)?;
+    if co == 0 || kw == 0 || size % (co * kh * kw) != 0 {
+        return Err(format!(
+            "layer `{name}`: weight size {size} does not fit {co} {kh}x{kw} kernels"
+        ));
+    }
+    // -233 asks for "same" padding.
+    let padding = match layer.int(4, 0) {
+        -233 => [kh / 2, kw / 2, (kh - 1) / 2, (kw - 1) / 2],
+        _ => {
+            let left = layer.count(4, 0)?;
+            let top = layer.count(14, left as i64)?;
+            let right = layer.count(15, left as i64)?;
+            let bottom = layer.count(16, top as i64)?;
+            [top, left, bottom, right]
+        }
+    };
+    let bias = layer.int(5, 0) != 0;
+    let in_layer = |e: String| format!("layer `{name}`: {e}");
+    let weight = reader.tagged(size).map_err(in_layer)?;
+    let bias_values = if bias {
+        Some(reader.raw(co).map_err(in_layer)?)
+    } else {
+        None
+    };
+    graph.weights.push((weight, bias_values));
+    let stride_w = layer.count(3, 1)?;
+    let dilation_w = layer.count(2, 1)?;
+    let conv = Op::Conv {
+        channels: [size / (co * kh * kw), co],
+        kernel: [kh, kw],
+        stride: [layer.count(13, stride_w as i64)?, stride_w],
+        dilation: [layer.count(12, dilation_w as i64)?, dilation_w],
+        padding,
+        bias,
+        weights: graph.weights.len() - 1,
+    };
+    let conv = graph.push(conv, inputs, name);
+    let activation = match layer.int(9, 0) {
+        0 => return Ok(conv),
+        1 => Op::Relu,
+        2 => Op::LeakyRelu(layer.array(10).first().copied().unwrap_or(0.0)),
+        4 => Op::Sigmoid,
+        other => Op::Other(format!("fused activation {other}")),
+    };
+    Ok(graph.push(activation, vec![conv], name))
 }
 
 /// Parameter ids of a convolution (weight, bias) or a PReLU (slopes).
