@@ -106,38 +106,18 @@ mod tests {
         let put = |object: &mut DicomObject, tag, vr, value| {
             object.put(DataElement::new(tag, vr, value));
         };
-        put(&mut object, tags::ROWS, VR::US, PrimitiveValue::from(h));
-        put(&mut object, tags::COLUMNS, VR::US, PrimitiveValue::from(w));
-        put(
-            &mut object,
-            tags::SAMPLES_PER_PIXEL,
-            VR::US,
-            PrimitiveValue::from(1u16),
-        );
-        put(
-            &mut object,
-            tags::BITS_ALLOCATED,
-            VR::US,
-            PrimitiveValue::from(16u16),
-        );
-        put(
-            &mut object,
-            tags::BITS_STORED,
-            VR::US,
-            PrimitiveValue::from(16u16),
-        );
-        put(
-            &mut object,
-            tags::HIGH_BIT,
-            VR::US,
-            PrimitiveValue::from(15u16),
-        );
-        put(
-            &mut object,
-            tags::PIXEL_REPRESENTATION,
-            VR::US,
-            PrimitiveValue::from(u16::from(signed)),
-        );
+        let shorts = [
+            (tags::ROWS, h),
+            (tags::COLUMNS, w),
+            (tags::SAMPLES_PER_PIXEL, 1),
+            (tags::BITS_ALLOCATED, 16),
+            (tags::BITS_STORED, 16),
+            (tags::HIGH_BIT, 15),
+            (tags::PIXEL_REPRESENTATION, u16::from(signed)),
+        ];
+        for (tag, value) in shorts {
+            put(&mut object, tag, VR::US, PrimitiveValue::from(value));
+        }
         put(
             &mut object,
             tags::PHOTOMETRIC_INTERPRETATION,
