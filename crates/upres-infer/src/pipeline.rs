@@ -6,7 +6,7 @@ use crate::ensemble::self_ensemble;
 use crate::tiling::{Join, TileError, TilePlan, upscale_tiled};
 use upres_image::io::{Format, ReadOptions, WriteOptions};
 use upres_image::stream::{FileRows, FileSink, ImageCollector, ImageRows, RowSource, SinkShape};
-use upres_image::{Image, ImageError, UpscaleError, Upscaler};
+use upres_image::{Image, ImageError, Layout, UpscaleError, Upscaler};
 
 /// Tile side used when the caller does not choose one: large enough that the context margin
 /// costs little, small enough that a tile's activations fit comfortably in memory.
@@ -88,6 +88,11 @@ pub enum TileSize {
 }
 
 impl TileSize {
+    /// A side the user gave, else automatic within `budget` bytes.
+    pub fn given_or_auto(side: Option<usize>, budget: u64) -> Self {
+        side.map_or(TileSize::Auto { budget }, TileSize::Fixed)
+    }
+
     /// The side for an image `width` pixels wide with `channels` channels.
     pub fn side(self, method: &dyn Upscaler, scale: usize, width: usize, channels: usize) -> usize {
         match self {
@@ -106,6 +111,14 @@ pub struct UpscaleOptions {
     pub tta: bool,
     pub write: WriteOptions,
     pub read: ReadOptions,
+}
+
+impl UpscaleOptions {
+    /// The tiling of an image `width` pixels wide with `layout` through `method`.
+    fn plan(&self, method: &dyn Upscaler, width: usize, layout: Layout) -> TilePlan {
+        let side = self.tile.side(method, self.scale, width, layout.channels());
+        tile_plan(method, side)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -214,8 +227,7 @@ pub fn upscale_file(
     };
     let metadata = source.metadata.resized(scale as f64);
     let mut sink = FileSink::create(&job.output, shape, &metadata, write)?;
-    let side = (options.tile).side(method, scale, source.width(), source.layout().channels());
-    let plan = tile_plan(method, side);
+    let plan = options.plan(method, source.width(), source.layout());
     let run = |tile: &Image| run_tile(method, scale, options.tta, &|| false, tile);
     upscale_tiled(&mut source, &mut sink, scale, plan, &run, progress)
         .map_err(|error| pipeline_error(error, &job.input.display().to_string()))?;
@@ -237,8 +249,7 @@ pub fn upscale_image(
 ) -> Result<Image, PipelineError> {
     let scale = options.scale;
     let mut sink = ImageCollector::new(image.width() * scale, image.layout(), image.depth());
-    let side = (options.tile).side(method, scale, image.width(), image.layout().channels());
-    let plan = tile_plan(method, side);
+    let plan = options.plan(method, image.width(), image.layout());
     let run = |tile: &Image| run_tile(method, scale, options.tta, stop, tile);
     upscale_tiled(
         &mut ImageRows::new(image),

@@ -4,7 +4,7 @@
 //! own threads; only a few frames are in memory at any time, and nothing goes through
 //! temporary image files.
 
-use crate::pipeline::{UpscaleOptions, upscale_image};
+use crate::pipeline::{TileSize, UpscaleOptions, upscale_image};
 use crate::temporal::TemporalBlend;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -207,6 +207,11 @@ pub fn upscale_video(
     let scale = options.frame.scale;
     let (w, h) = (info.width, info.height);
     let frame_bytes = w * h * 3;
+    // Every frame has the same size: the tile is chosen once, not per frame.
+    let frame_options = UpscaleOptions {
+        tile: TileSize::Fixed(options.frame.tile.side(method, scale, w, 3)),
+        ..options.frame
+    };
     let input_name = input.to_string_lossy().into_owned();
     let spawn = |tool: &'static str, cmd: &mut Command| {
         cmd.spawn()
@@ -277,7 +282,7 @@ pub fn upscale_video(
                 &image,
                 "frame",
                 method,
-                &options.frame,
+                &frame_options,
                 &mut |_, _| {},
                 &|| false,
             )

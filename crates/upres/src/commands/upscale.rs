@@ -60,12 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let options = UpscaleOptions {
         scale: args.scale,
         // Each file in flight gets its share of the memory budget.
-        tile: args.tile.map_or_else(
-            || TileSize::Auto {
-                budget: memory_budget() / args.jobs.max(1) as u64,
-            },
-            TileSize::Fixed,
-        ),
+        tile: TileSize::given_or_auto(args.tile, memory_budget() / args.jobs.max(1) as u64),
         tta: args.tta,
         write: WriteOptions {
             format: args.format,

@@ -49,12 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let options = VideoOptions {
         frame: UpscaleOptions {
             scale: args.scale,
-            tile: args.tile.map_or(
-                TileSize::Auto {
-                    budget: memory_budget(),
-                },
-                TileSize::Fixed,
-            ),
+            tile: TileSize::given_or_auto(args.tile, memory_budget()),
             tta: args.tta,
             write: WriteOptions::default(),
             read: ReadOptions::default(),
