@@ -12,6 +12,8 @@ the official ones that public checkpoints use:
 * SRVGGNetCompact: Real-ESRGAN (`realesrgan/archs/srvgg_arch.py`).
 * SRResNet with batch norm (SRGAN paper): there is no official PyTorch release, so its keys are
   upres's own names.
+* U-Net SR: upres's own encoder-decoder (`crates/upres-models/src/arch/unet.rs`), keys are
+  upres's names.
 
 Running the script (with torch, numpy and safetensors installed)
 
@@ -444,6 +446,42 @@ class SRVGGNetCompact(nn.Module):
         return out
 
 
+class UNetSR(nn.Module):
+    """U-Net encoder-decoder (pixel-unshuffle down, pixel-shuffle up, skip concatenation) and a
+    sub-pixel upsampler; sides must be multiples of 2**levels."""
+
+    def __init__(self, upscale, num_channels=3, num_feat=32, levels=2):
+        super().__init__()
+        feat = lambda level: num_feat << level
+        self.head = nn.Conv2d(num_channels, feat(0), 3, 1, 1)
+        self.down = nn.ModuleList()
+        for level in range(1, levels + 1):
+            block = nn.Module()
+            block.conv1 = nn.Conv2d(4 * feat(level - 1), feat(level), 3, 1, 1)
+            block.conv2 = nn.Conv2d(feat(level), feat(level), 3, 1, 1)
+            self.down.append(block)
+        self.up = nn.ModuleList()
+        for level in range(levels):
+            block = nn.Module()
+            block.expand = nn.Conv2d(feat(level + 1), 4 * feat(level), 3, 1, 1)
+            block.fuse = nn.Conv2d(2 * feat(level), feat(level), 3, 1, 1)
+            self.up.append(block)
+        self.upsampler = nn.Conv2d(feat(0), num_channels * upscale * upscale, 3, 1, 1)
+        self.upscale = upscale
+
+    def forward(self, x):
+        skips = [F.relu(self.head(x))]
+        for block in self.down:
+            h = F.pixel_unshuffle(skips[-1], 2)
+            h = F.relu(block.conv1(h))
+            skips.append(F.relu(block.conv2(h)))
+        h = skips.pop()
+        for block, skip in zip(reversed(self.up), reversed(skips)):
+            expanded = F.pixel_shuffle(block.expand(h), 2)
+            h = F.relu(block.fuse(torch.cat([expanded, skip], 1)))
+        return F.pixel_shuffle(self.upsampler(h), self.upscale)
+
+
 # ---------------------------------------------------------------------------------------------
 # Full-size parameter counts (paper defaults) and reduced-size parity fixtures.
 
@@ -477,6 +515,10 @@ def full_models():
         out.append(("rrdbnet", s, lambda s=s: RRDBNet(scale=s)))
     for s in (2, 3, 4, 8):
         out.append(("srvgg-compact", s, lambda s=s: SRVGGNetCompact(upscale=s)))
+    for s in (2, 3, 4):
+        out.append(("unet-sr", s, lambda s=s: UNetSR(s)))
+    for s in (2, 3, 4):
+        out.append(("unet-sr-y", s, lambda s=s: UNetSR(s, num_channels=1)))
     return out
 
 
@@ -515,6 +557,7 @@ def fixture_cases():
         ("rrdbnet_x4", 12, 10, 1.0, "params_ema", lambda: RRDBNet(scale=4, num_feat=16, num_block=2, num_grow_ch=8)),
         ("rrdbnet_x2", 12, 10, 1.0, "params", lambda: RRDBNet(scale=2, num_feat=8, num_block=1, num_grow_ch=4)),
         ("srvgg_x4", 12, 10, 1.0, "params", lambda: SRVGGNetCompact(num_feat=16, num_conv=2, upscale=4)),
+        ("unet_x3", 12, 16, 1.0, None, lambda: UNetSR(3, num_feat=4)),
     ]
 
 

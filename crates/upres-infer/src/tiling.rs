@@ -28,9 +28,10 @@ pub enum Join {
 
 /// Cropped tiles start at multiples of this. The fast engine's Winograd convolutions compute
 /// 2x2 blocks anchored at the input's origin, with rounding that depends on a pixel's place
-/// in its block; a tile that starts on the same grid as the whole image (also after RRDBNet's
-/// pixel unshuffle by 2) gives the same bits as the whole image.
-const TILE_ORIGIN_GRID: usize = 4;
+/// in its block; a tile that starts on the same grid as the whole image gives the same bits
+/// as the whole image, also at the coarse levels of networks that pixel-unshuffle (RRDBNet
+/// x2 by 2, U-Net SR by 4: 2x2 blocks of its coarsest pixels span 8 input pixels).
+const TILE_ORIGIN_GRID: usize = 8;
 
 /// Where a tile's input window starts: `margin` before its core, moved back onto the
 /// [`TILE_ORIGIN_GRID`] when the core is cropped out (more context never hurts there).

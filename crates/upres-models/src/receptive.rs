@@ -27,6 +27,7 @@ impl SrModel {
             .sum();
         match &self.network {
             SrNetwork::Rcan(_) => None,
+            SrNetwork::UNetSr(net) => Some(net.receptive_radius()),
             // The input is pixel-unshuffled by 2 first: one feature pixel spans two inputs.
             SrNetwork::RrdbNet(net) if net.unshuffle.is_some() => Some(2 * (convs + 1)),
             // The bilinear skip of the input reaches one pixel.
@@ -86,6 +87,21 @@ mod tests {
             reach("espcn", 3, 21, r + 1),
             0.0,
             "a pixel beyond it does not"
+        );
+    }
+
+    #[test]
+    fn unet_bound_covers_its_coarse_levels() {
+        let model = build("unet-sr-y", 2, &Device::flex()).unwrap();
+        let r = model.receptive_radius().unwrap();
+        assert_eq!(r, 31, "3 + (4 x 2 + 2) + (3 x 4 + 6)");
+        // Luma input: the reach test perturbs three channels; build an RGB twin.
+        let rgb = build("unet-sr", 2, &Device::flex()).unwrap();
+        assert_eq!(rgb.receptive_radius(), Some(r));
+        assert_eq!(reach("unet-sr", 2, 80, r + 1), 0.0, "beyond the bound");
+        assert!(
+            (r - 12..=r).any(|d| reach("unet-sr", 2, 80, d) > 0.0),
+            "the bound is not loose by more than the block slack"
         );
     }
 

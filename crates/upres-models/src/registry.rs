@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::arch::{
     EdsrConfig, EspcnConfig, FsrcnnConfig, MsrResNetConfig, RcanConfig, RrdbNetConfig, SrNetwork,
-    SrResNetConfig, SrVggConfig, SrcnnConfig, trainable_params,
+    SrResNetConfig, SrVggConfig, SrcnnConfig, UNetSrConfig, trainable_params,
 };
 use crate::error::{ModelError, WeightsError};
 use crate::int8::{Int8Calibration, META_INT8};
@@ -78,6 +78,9 @@ const FSRCNN_PAPER: &str =
     "Accelerating the Super-Resolution Convolutional Neural Network, ECCV 2016";
 const ESPCN_PAPER: &str =
     "Real-Time Single Image and Video Super-Resolution Using an Efficient Sub-Pixel CNN, CVPR 2016";
+
+const UNET_PAPER: &str =
+    "U-Net: Convolutional Networks for Biomedical Image Segmentation, MICCAI 2015";
 
 const SPECS: &[ModelSpec] = &[
     ModelSpec {
@@ -184,6 +187,22 @@ const SPECS: &[ModelSpec] = &[
         input: InputKind::LowResolution,
         color: ColorSpace::Rgb,
     },
+    ModelSpec {
+        name: "unet-sr",
+        description: "U-Net encoder-decoder (2 levels, 32-64-128 features) + sub-pixel upsampler",
+        paper: UNET_PAPER,
+        scales: &[2, 3, 4],
+        input: InputKind::LowResolution,
+        color: ColorSpace::Rgb,
+    },
+    ModelSpec {
+        name: "unet-sr-y",
+        description: "U-Net SR on one channel: gray images (medical, scans) or luma",
+        paper: UNET_PAPER,
+        scales: &[2, 3, 4],
+        input: InputKind::LowResolution,
+        color: ColorSpace::Luma,
+    },
 ];
 
 /// All registered models.
@@ -286,10 +305,11 @@ impl SrModel {
     }
 
     /// Input sides must be multiples of this: 2 for RRDBNet x2, which pixel-unshuffles its
-    /// input, 1 otherwise.
+    /// input, `2^levels` for U-Net SR, 1 otherwise.
     pub fn input_multiple(&self) -> usize {
         match self.network {
             SrNetwork::RrdbNet(_) if self.scale == 2 => 2,
+            SrNetwork::UNetSr(_) => 1 << crate::arch::unet::LEVELS,
             _ => 1,
         }
     }
@@ -433,6 +453,10 @@ pub fn build_variant(
         }
         "espcn" => SrNetwork::Espcn(EspcnConfig::new(scale).init(device)?),
         "espcn-y" => SrNetwork::Espcn(EspcnConfig::new(scale).with_num_channels(1).init(device)?),
+        "unet-sr" => SrNetwork::UNetSr(UNetSrConfig::new(scale).init(device)?),
+        "unet-sr-y" => {
+            SrNetwork::UNetSr(UNetSrConfig::new(scale).with_num_channels(1).init(device)?)
+        }
         "edsr-baseline" => edsr(EdsrConfig::baseline(scale))?,
         "edsr" => edsr(EdsrConfig::full(scale))?,
         "rcan" => SrNetwork::Rcan(RcanConfig::new(scale).init(device)?),

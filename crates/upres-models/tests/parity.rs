@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use burn::tensor::{Device, Tensor, TensorData};
 use upres_models::arch::{
     EdsrConfig, EspcnConfig, FsrcnnConfig, MsrResNetConfig, RcanConfig, RrdbNetConfig, SrNetwork,
-    SrResNetConfig, SrVggConfig, SrcnnConfig,
+    SrResNetConfig, SrVggConfig, SrcnnConfig, UNetSrConfig,
 };
 use upres_models::registry::{InputKind, build, specs};
 use upres_models::weights::load_pytorch;
@@ -167,6 +167,12 @@ fn srvgg_x4() {
         .with_num_conv(2)
         .init(&device());
     check("srvgg_x4", SrNetwork::SrVgg(net.unwrap()));
+}
+
+#[test]
+fn unet_x3() {
+    let net = UNetSrConfig::new(3).with_num_feat(4).init(&device());
+    check("unet_x3", SrNetwork::UNetSr(net.unwrap()));
 }
 
 /// `name scale count` lines printed by the reference script for the paper-default configs.

@@ -98,6 +98,17 @@ pub fn train(
     plain.seed(recipe.train.seed);
     device.seed(recipe.train.seed);
     let mut model = recipe.model.build(&device)?.map_network(with_path_ids);
+    let multiple = model.input_multiple();
+    if !recipe.data.patch.is_multiple_of(multiple) {
+        return Err(upres_models::ModelError::InvalidConfig {
+            arch: model.name(),
+            reason: format!(
+                "it takes sides in multiples of {multiple}, and data.patch is {}",
+                recipe.data.patch
+            ),
+        }
+        .into());
+    }
     let mut optimizer = adam(recipe);
     let mut ema = recipe
         .train

@@ -80,3 +80,10 @@ fn edsr_baseline_tiled_equals_whole() {
     // Receptive radius 37: tiles of 8 and 20 are far smaller than the margin.
     check("edsr-baseline", 2, &["8", "20", "32"]);
 }
+
+#[test]
+fn unet_tiled_equals_whole() {
+    // The encoder works at 1/2 and 1/4 resolution: tiles of 8 and 20 input pixels are cut on
+    // the coarsest level's grid, and their windows are padded to multiples of 4.
+    check("unet-sr-y", 2, &["8", "20"]);
+}

@@ -9,6 +9,7 @@ pub mod rrdbnet;
 pub mod srcnn;
 pub mod srresnet;
 pub mod srvgg;
+pub mod unet;
 
 use burn::module::Module;
 use burn::store::ModuleSnapshot;
@@ -25,6 +26,7 @@ pub use rrdbnet::{RrdbNet, RrdbNetConfig};
 pub use srcnn::{Srcnn, SrcnnConfig};
 pub use srresnet::{MsrResNet, MsrResNetConfig, SrResNet, SrResNetConfig};
 pub use srvgg::{SrVgg, SrVggConfig};
+pub use unet::{UNetSr, UNetSrConfig};
 
 /// Any architecture, so that a model chosen by name at run time can be run, saved and loaded.
 /// Parameter paths are those of the wrapped architecture (the variant adds no prefix).
@@ -51,6 +53,8 @@ pub enum SrNetwork {
     RrdbNet(RrdbNet),
     /// SRVGGNetCompact.
     SrVgg(SrVgg),
+    /// U-Net SR.
+    UNetSr(UNetSr),
 }
 
 macro_rules! each_network {
@@ -65,6 +69,7 @@ macro_rules! each_network {
             SrNetwork::MsrResNet($net) => $body,
             SrNetwork::RrdbNet($net) => $body,
             SrNetwork::SrVgg($net) => $body,
+            SrNetwork::UNetSr($net) => $body,
         }
     };
 }
