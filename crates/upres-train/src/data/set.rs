@@ -21,31 +21,55 @@ pub struct Pair {
     pub hr: Image,
 }
 
-/// RGB pixels stored as bytes: a quarter of the memory of `f32` samples, and exact, since
-/// training images are rounded to 8 bits on load.
-struct Rgb8 {
+/// RGB pixels as the integers they were decoded from: bytes for 8-bit images (a quarter of
+/// the memory of `f32` samples), 16-bit words for 16-bit ones (medical and remote-sensing
+/// data keep their precision: nothing is rounded to 8 bits).
+struct StoredRgb {
     width: usize,
     height: usize,
-    data: Vec<u8>,
+    samples: Samples,
 }
 
-impl Rgb8 {
+enum Samples {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+}
+
+impl StoredRgb {
     fn new(image: &Image) -> Self {
+        let samples = match image.depth() {
+            Depth::U8 => Samples::U8(image.data().iter().map(|&v| v as u8).collect()),
+            Depth::U16 => Samples::U16(image.data().iter().map(|&v| v as u16).collect()),
+        };
         Self {
             width: image.width(),
             height: image.height(),
-            data: image.data().iter().map(|&v| v as u8).collect(),
+            samples,
         }
     }
 
+    fn bytes(&self) -> usize {
+        match &self.samples {
+            Samples::U8(v) => v.len(),
+            Samples::U16(v) => 2 * v.len(),
+        }
+    }
+
+    fn is_16_bit(&self) -> bool {
+        matches!(self.samples, Samples::U16(_))
+    }
+
+    /// A square crop on the 0..=255 scale (16-bit samples divided by 257, fractions kept).
     fn crop(&self, x0: usize, y0: usize, side: usize) -> Image {
-        let data = (y0..y0 + side)
-            .flat_map(|y| {
-                let start = (y * self.width + x0) * 3;
-                &self.data[start..start + side * 3]
-            })
-            .map(|&v| f32::from(v))
-            .collect();
+        let rows =
+            (y0..y0 + side).map(|y| (y * self.width + x0) * 3..(y * self.width + x0 + side) * 3);
+        let data = match &self.samples {
+            Samples::U8(v) => rows.flat_map(|r| &v[r]).map(|&s| f32::from(s)).collect(),
+            Samples::U16(v) => rows
+                .flat_map(|r| &v[r])
+                .map(|&s| f32::from(s) / 257.0)
+                .collect(),
+        };
         Image::new(side, side, Layout::Rgb, Depth::U8, data).expect("a square RGB crop")
     }
 }
@@ -53,13 +77,13 @@ impl Rgb8 {
 /// One image's pixels: HR cropped to a multiple of the scale, and its LR unless a degradation
 /// makes LR patches per sample.
 struct Pixels {
-    hr: Rgb8,
-    lr: Option<Rgb8>,
+    hr: StoredRgb,
+    lr: Option<StoredRgb>,
 }
 
 impl Pixels {
     fn bytes(&self) -> usize {
-        self.hr.data.len() + self.lr.as_ref().map_or(0, |lr| lr.data.len())
+        self.hr.bytes() + self.lr.as_ref().map_or(0, StoredRgb::bytes)
     }
 }
 
@@ -79,12 +103,10 @@ pub struct TrainSet {
     skipped: usize,
 }
 
-/// Decodes to RGB rounded to 8 bits: 16-bit samples rescaled, gray expanded, alpha dropped.
-fn read_rgb8(path: &Path) -> Result<Image, DataError> {
+/// Decodes to RGB at the file's depth: gray expanded, alpha dropped.
+fn read_rgb(path: &Path) -> Result<Image, DataError> {
     let (color, _alpha) = io::read(path)?.image.to_rgb().split_alpha();
-    let mut image = color.to_depth(Depth::U8);
-    image.quantize();
-    Ok(image)
+    Ok(color)
 }
 
 /// Reads one image (and its LR file, or makes its bicubic LR when `bicubic`).
@@ -94,10 +116,10 @@ fn load(
     scale: usize,
     bicubic: bool,
 ) -> Result<Pixels, DataError> {
-    let hr = read_rgb8(hr_path)?.crop_to_multiple(scale)?;
+    let hr = read_rgb(hr_path)?.crop_to_multiple(scale)?;
     let lr = match lr_path {
         Some(path) => {
-            let lr = read_rgb8(path)?;
+            let lr = read_rgb(path)?;
             let expected = (hr.width() / scale, hr.height() / scale);
             if (lr.width(), lr.height()) != expected {
                 return Err(DataError::LrSize {
@@ -110,13 +132,13 @@ fn load(
             Some(lr)
         }
         // Once per image, from the whole image as the papers do, so patches carry no border
-        // effects of their own. MATLAB's uint8 imresize rounds, so the LR stays 8-bit exact.
+        // effects of their own. MATLAB's imresize rounds to the input's integer type, as this does.
         None if bicubic => Some(downscale_bicubic(&hr, scale as f64)?),
         None => None,
     };
     Ok(Pixels {
-        hr: Rgb8::new(&hr),
-        lr: lr.as_ref().map(Rgb8::new),
+        hr: StoredRgb::new(&hr),
+        lr: lr.as_ref().map(StoredRgb::new),
     })
 }
 
@@ -242,27 +264,37 @@ impl TrainSet {
         }
         let lr = match lr {
             Some(lr) => lr,
-            None => self.degrade(&hr, rng)?,
+            None => self.degrade(&hr, pixels.hr.is_16_bit(), rng)?,
         };
         Ok(Pair { lr, hr })
     }
 
-    /// The LR patch of an augmented HR patch, made by the degradation.
-    fn degrade<R: Rng + ?Sized>(&self, hr: &Image, rng: &mut R) -> Result<Image, DataError> {
+    /// The LR patch of an augmented HR patch, made by the degradation, rounded as a file of
+    /// the source's depth would be.
+    fn degrade<R: Rng + ?Sized>(
+        &self,
+        hr: &Image,
+        sixteen_bit: bool,
+        rng: &mut R,
+    ) -> Result<Image, DataError> {
         let pipeline = self
             .degradation
             .as_ref()
             .expect("LR images are loaded unless a degradation makes them");
-        let mut lr = pipeline.apply(hr, rng)?;
+        // Degradations act at the source's depth (noise levels are relative to it, resizing
+        // rounds to it); pairs are on the 0..=255 scale.
+        let depth = if sixteen_bit { Depth::U16 } else { Depth::U8 };
+        let mut lr = pipeline.apply(&hr.to_depth(depth), rng)?;
         if (lr.width(), lr.height()) != (self.patch, self.patch) {
             return Err(DataError::DegradedSize {
                 got: (lr.width(), lr.height()),
                 side: self.patch,
             });
         }
-        // Noise and resizing leave fractions and overshoot; the model sees 8-bit inputs.
+        // Noise and resizing leave fractions and overshoot; the model sees inputs rounded as
+        // a file of the source's depth would be.
         lr.quantize();
-        Ok(lr)
+        Ok(lr.to_depth(Depth::U8))
     }
 }
 
@@ -401,7 +433,7 @@ mod tests {
     }
 
     #[test]
-    fn sixteen_bit_and_alpha_inputs_become_8_bit_rgb() {
+    fn sixteen_bit_and_alpha_inputs_become_rgb() {
         let rgb8 = texture(30, 30, 0);
         let rgba16: Vec<f32> = rgb8
             .data()
@@ -413,7 +445,23 @@ mod tests {
         write(a.path(), "x.png", &rgb8);
         write(b.path(), "x.png", &rgba16);
         let open = |dir: &Path| TrainSet::open(&config(dir, 6), 2).unwrap();
-        assert_eq!(samples(&open(a.path()), 4), samples(&open(b.path()), 4));
+        // The same HR patches; the 16-bit image's LR is rounded to 16 bits, not 8.
+        for (p8, p16) in samples(&open(a.path()), 4)
+            .iter()
+            .zip(&samples(&open(b.path()), 4))
+        {
+            assert_eq!(p8.hr, p16.hr);
+            let worst = p8
+                .lr
+                .data()
+                .iter()
+                .zip(p16.lr.data())
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max);
+            // MATLAB rounds 8-bit images after each axis, hence more than half a step.
+            assert!(worst <= 1.0, "LR differs by {worst}");
+            assert!(p16.lr.data().iter().any(|v| v.fract() != 0.0));
+        }
     }
 
     #[test]
@@ -429,6 +477,45 @@ mod tests {
         std::fs::write(dir.path().join("broken.png"), b"not a png").unwrap();
         let err = TrainSet::open(&config(dir.path(), 12), 2).err().unwrap();
         assert!(err.to_string().contains("broken.png"), "{err}");
+    }
+
+    #[test]
+    fn sixteen_bit_gray_keeps_its_precision() {
+        // A 16-bit gray ramp rising by 5 per pixel: 8-bit rounding would leave steps of 257.
+        let (w, h) = (64, 48);
+        let data: Vec<f32> = (0..w * h)
+            .map(|i| (20_000 + 5 * (i % w) + 300 * (i / w)) as f32)
+            .collect();
+        let image = Image::new(w, h, Layout::Gray, Depth::U16, data).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "scan16.png", &image);
+        let fraction = |pair: &Pair| pair.hr.data().iter().filter(|v| v.fract() != 0.0).count();
+        let bicubic = TrainSet::open(&plain(dir.path(), 8), 2).unwrap();
+        for pair in samples(&bicubic, 4) {
+            assert!(
+                fraction(&pair) > pair.hr.data().len() / 2,
+                "HR rounded to 8 bits"
+            );
+            let exact = |v: &f32| ((v * 257.0).round() - v * 257.0).abs() < 1e-2;
+            assert!(pair.hr.data().iter().all(exact) && pair.lr.data().iter().all(exact));
+            assert!(
+                pair.lr.data().iter().any(|v| v.fract() != 0.0),
+                "LR rounded to 8 bits"
+            );
+            assert_aligned(&pair, 2);
+        }
+        // A degradation's LR is rounded to 16-bit steps too.
+        let mut c = plain(dir.path(), 8);
+        c.degradation = Some(Pipeline {
+            steps: vec![Step::Downscale { scale: 2.0 }],
+        });
+        let degraded = TrainSet::open(&c, 2).unwrap();
+        for pair in samples(&degraded, 4) {
+            assert!(
+                pair.lr.data().iter().any(|v| v.fract() != 0.0),
+                "LR rounded to 8 bits"
+            );
+        }
     }
 
     #[test]
