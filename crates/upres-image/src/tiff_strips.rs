@@ -7,7 +7,7 @@ use crate::error::{ImageError, Result};
 use crate::geotiff::GeoTiff;
 use crate::io::{self, Metadata, ReadOptions};
 use image::metadata::Orientation;
-use std::io::{Read, Seek};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use tiff::ColorType;
 use tiff::decoder::{ChunkType, Decoder, DecodingResult, Limits};
@@ -19,7 +19,7 @@ use tiff::tags::{
 /// A strip-organised TIFF decoded one strip at a time; only the current strip is held.
 pub(crate) struct TiffRows<R: Read + Seek> {
     path: PathBuf,
-    decoder: Decoder<R>,
+    decoder: Decoder<ExtraSampleAsAlpha<R>>,
     pub(crate) width: usize,
     pub(crate) height: usize,
     pub(crate) layout: Layout,
@@ -46,7 +46,11 @@ impl<R: Read + Seek> TiffRows<R> {
     /// CMYK, YCbCr, WhiteIsZero, 1-bit, float), an orientation tag that turns the image (rows
     /// cannot be rotated as they stream), or a header this reader cannot parse (so that the error
     /// reads as it always has).
-    pub(crate) fn open(reader: R, path: &Path, options: ReadOptions) -> Result<Option<Self>> {
+    pub(crate) fn open(mut reader: R, path: &Path, options: ReadOptions) -> Result<Option<Self>> {
+        let patch = unspecified_extra_sample(&mut reader);
+        let Ok(reader) = ExtraSampleAsAlpha::new(reader, patch) else {
+            return Ok(None);
+        };
         let Ok(decoder) = Decoder::new(reader) else {
             return Ok(None);
         };
@@ -55,6 +59,8 @@ impl<R: Read + Seek> TiffRows<R> {
         let Some((layout, depth, data_band)) = stream_shape(&mut decoder) else {
             return Ok(None);
         };
+        // The band shown to the decoder as alpha is data.
+        let data_band = data_band || patch.is_some();
         let Ok((w, h)) = decoder.dimensions() else {
             return Ok(None);
         };
@@ -143,6 +149,123 @@ impl<R: Read + Seek> TiffRows<R> {
         self.next_strip += 1;
         Ok(())
     }
+}
+
+/// A TIFF reader that shows the decoder one byte pair of its own: RGB with a fourth sample
+/// marked "unspecified" (near-infrared, say) is what the `tiff` crate reports as three samples
+/// and then fails to decode; shown as unassociated alpha, it decodes as RGBA, and upres keeps
+/// the band as data.
+pub(crate) struct ExtraSampleAsAlpha<R> {
+    inner: R,
+    /// Where the replaced bytes lie in the file, and what is read there instead.
+    patch: Option<(u64, [u8; 2])>,
+    position: u64,
+}
+
+impl<R: Read + Seek> ExtraSampleAsAlpha<R> {
+    fn new(mut inner: R, patch: Option<(u64, [u8; 2])>) -> std::io::Result<Self> {
+        inner.rewind()?;
+        Ok(Self {
+            inner,
+            patch,
+            position: 0,
+        })
+    }
+}
+
+impl<R: Read> Read for ExtraSampleAsAlpha<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some((at, bytes)) = self.patch {
+            for (offset, byte) in (at..).zip(bytes) {
+                if let Some(i) = offset.checked_sub(self.position)
+                    && i < n as u64
+                {
+                    buf[i as usize] = byte;
+                }
+            }
+        }
+        self.position += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for ExtraSampleAsAlpha<R> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        self.position = self.inner.seek(to)?;
+        Ok(self.position)
+    }
+}
+
+/// For an RGB TIFF with one extra sample marked unspecified (in its first directory, whose
+/// values are read here directly): where that `ExtraSamples` value lies, and the bytes that
+/// say "unassociated alpha" in the file's byte order. `None` for anything else.
+fn unspecified_extra_sample<R: Read + Seek>(reader: &mut R) -> Option<(u64, [u8; 2])> {
+    const PHOTOMETRIC: u16 = 262;
+    const SAMPLES_PER_PIXEL: u16 = 277;
+    const EXTRA_SAMPLES: u16 = 338;
+    const SHORT: u16 = 3;
+    reader.rewind().ok()?;
+    let mut header = [0u8; 16];
+    reader.read_exact(&mut header[..8]).ok()?;
+    let little = match &header[..2] {
+        b"II" => true,
+        b"MM" => false,
+        _ => return None,
+    };
+    let uint = |bytes: &[u8]| -> u64 {
+        let mut wide = [0u8; 8];
+        if little {
+            wide[..bytes.len()].copy_from_slice(bytes);
+            u64::from_le_bytes(wide)
+        } else {
+            wide[8 - bytes.len()..].copy_from_slice(bytes);
+            u64::from_be_bytes(wide)
+        }
+    };
+    // Classic TIFF: 2-byte entry count, 12-byte entries with the value at byte 8; BigTIFF:
+    // 8-byte count, 20-byte entries with the value at byte 12.
+    let (directory, count_len, entry_len, value_at) = match uint(&header[2..4]) {
+        42 => (uint(&header[4..8]), 2, 12, 8),
+        43 => {
+            reader.read_exact(&mut header[8..16]).ok()?;
+            (uint(&header[8..16]), 8, 20, 12)
+        }
+        _ => return None,
+    };
+    reader.seek(SeekFrom::Start(directory)).ok()?;
+    let mut count = [0u8; 8];
+    reader.read_exact(&mut count[..count_len]).ok()?;
+    let entries = usize::try_from(uint(&count[..count_len]))
+        .ok()
+        .filter(|&n| n <= 4096)?;
+    let mut table = vec![0u8; entries * entry_len];
+    reader.read_exact(&mut table).ok()?;
+    let (mut rgb, mut samples, mut extra_at) = (false, 0, None);
+    for (i, entry) in table.chunks_exact(entry_len).enumerate() {
+        let one_short = uint(&entry[2..4]) == u64::from(SHORT) && uint(&entry[4..value_at]) == 1;
+        if !one_short {
+            continue;
+        }
+        let value = uint(&entry[value_at..value_at + 2]);
+        match uint(&entry[..2]) as u16 {
+            PHOTOMETRIC => rgb = value == u64::from(PhotometricInterpretation::RGB.to_u16()),
+            SAMPLES_PER_PIXEL => samples = value,
+            EXTRA_SAMPLES if value == u64::from(ExtraSamples::Unspecified.to_u16()) => {
+                extra_at = Some(directory + (count_len + i * entry_len + value_at) as u64);
+            }
+            _ => {}
+        }
+    }
+    let alpha = ExtraSamples::UnassociatedAlpha.to_u16();
+    let bytes = if little {
+        alpha.to_le_bytes()
+    } else {
+        alpha.to_be_bytes()
+    };
+    extra_at
+        .filter(|_| rgb && samples == 4)
+        .map(|at| (at, bytes))
 }
 
 /// The layout and depth of a TIFF that [`TiffRows`] streams, and whether its extra band is
@@ -563,6 +686,31 @@ mod tests {
             .into_rgba16();
         let theirs: Vec<f32> = theirs.into_raw().into_iter().map(f32::from).collect();
         assert_eq!(theirs, data);
+    }
+
+    #[test]
+    fn rgb_with_a_data_band_reads_back_as_data() {
+        let (w, h) = (6, 4);
+        let data: Vec<f32> = (0..w * h * 4).map(|i| (i * 37 % 256) as f32).collect();
+        let img = Image::new(w, h, Layout::Rgba, Depth::U8, data).unwrap();
+        let metadata = Metadata {
+            data_band: true,
+            ..Metadata::default()
+        };
+        for big in [false, true] {
+            let shape = Shape {
+                width: w as u32,
+                height: h as u32,
+                layout: img.layout(),
+                depth: img.depth(),
+            };
+            // Written with ExtraSamples "unspecified", which the `tiff` crate cannot decode.
+            let mut bytes = directory(big, shape, &metadata).unwrap();
+            bytes.extend(io::sample_bytes(&img, u16::to_le_bytes));
+            let back = io::decode(&bytes, Path::new("rgbn.tif"), ReadOptions::default()).unwrap();
+            assert_eq!(back.image, img, "BigTIFF: {big}");
+            assert!(back.metadata.data_band, "BigTIFF: {big}");
+        }
     }
 
     #[test]

@@ -35,6 +35,10 @@ fn gdal(tool: &str, args: &[&str]) -> Option<String> {
     Some(String::from_utf8(out.stdout).unwrap())
 }
 
+/// `gdal_translate` band choices: RGB, then red again as a fourth band (a stand-in for
+/// near-infrared).
+const RGB_AND_RED_AGAIN: [&str; 8] = ["-b", "1", "-b", "2", "-b", "3", "-b", "1"];
+
 fn gdalinfo(path: &Path) -> serde_json::Value {
     let json = gdal("gdalinfo", &["-json", arg(path)]).unwrap();
     serde_json::from_str(&json).unwrap()
@@ -47,10 +51,19 @@ fn a_geotiff_keeps_its_place_on_the_map() {
     // A 720 m square of UTM zone 33N at 10 m per pixel, written by GDAL: as area pixels, as
     // point pixels (centres), and as one 16-bit band, as elevation models come.
     let extent = ["-a_ullr", "500000", "4600720", "500720", "4600000"];
-    // And gray with a data band beside it (a copy of itself).
-    let variants: [(&str, &[&str]); 4] = [
+    // And gray with a data band beside it (a copy of itself), and RGB with a fourth band
+    // marked as neither colour nor alpha (near-infrared; here a copy of red), 8- and 16-bit.
+    let rgb_nir = [&RGB_AND_RED_AGAIN[..], &["-co", "PHOTOMETRIC=RGB"]].concat();
+    let rgb_nir16 = [
+        &["-ot", "UInt16", "-scale", "0", "255", "1000", "60000"][..],
+        &rgb_nir,
+    ]
+    .concat();
+    let variants: [(&str, &[&str]); 6] = [
         ("area", &[]),
         ("gray_and_data", &["-b", "1", "-b", "1"]),
+        ("rgb_and_nir", &rgb_nir),
+        ("rgb_and_nir16", &rgb_nir16),
         ("point", &["-mo", "AREA_OR_POINT=Point"]),
         (
             "dem16",
@@ -99,6 +112,29 @@ fn a_geotiff_keeps_its_place_on_the_map() {
         );
         let bands = after["bands"].as_array().unwrap();
         assert_eq!(bands.len(), before["bands"].as_array().unwrap().len());
+        if name.starts_with("rgb_and_nir") {
+            let read = io::read(&input).unwrap();
+            assert!(read.metadata.data_band, "{name}: the fourth band is data");
+            // The data band went through the network band-wise, red with the image: both
+            // copies of one band keep its mean.
+            let out = io::read(&output).unwrap().image;
+            assert_eq!(out.layout(), Layout::Rgba, "{name}");
+            let mean = |c: usize| {
+                let values: Vec<f64> = out
+                    .data()
+                    .iter()
+                    .skip(c)
+                    .step_by(4)
+                    .map(|&v| f64::from(v))
+                    .collect();
+                values.iter().sum::<f64>() / values.len() as f64
+            };
+            let (red, nir) = (mean(0), mean(3));
+            assert!(
+                (red - nir).abs() < 0.01 * red,
+                "{name}: red {red}, nir {nir}"
+            );
+        }
         for band in bands {
             assert_eq!(band["noDataValue"], 0.0, "{name}");
             assert_eq!(band["type"], before["bands"][0]["type"], "{name}");
@@ -202,21 +238,15 @@ fn sixteen_bit_gray_keeps_its_full_range() {
 fn a_band_upres_cannot_keep_is_refused_not_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let png = dataset("Set5").join("LR_bicubic/X4/birdx4.png");
-    // RGB plus a near-infrared-like band: upres has no four-band colour layout yet.
+    // RGB plus a near-infrared-like band in tiles: tiled TIFFs are decoded whole by `image`,
+    // which would drop the band (strip TIFFs keep it, above).
     let input = dir.path().join("rgbn.tif");
     let args = [
-        "-q",
-        "-b",
-        "1",
-        "-b",
-        "2",
-        "-b",
-        "3",
-        "-b",
-        "1",
-        arg(&png),
-        arg(&input),
-    ];
+        &["-q", "-co", "TILED=YES"][..],
+        &RGB_AND_RED_AGAIN,
+        &[arg(&png), arg(&input)],
+    ]
+    .concat();
     let Some(_) = gdal("gdal_translate", &args) else {
         return;
     };
