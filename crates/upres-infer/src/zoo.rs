@@ -11,6 +11,15 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use upres_models::{Source, SrModel, WeightsError};
 
+/// What a built-in model was trained on, and so what it is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// Natural images (T91, BSDS200): the defaults.
+    Photo,
+    /// Rendered text pages (`upres text pages`): the text preset, for scans of documents.
+    Text,
+}
+
 /// A built-in model.
 #[derive(Debug)]
 pub struct ZooModel {
@@ -18,6 +27,8 @@ pub struct ZooModel {
     pub name: &'static str,
     /// Upscaling factor.
     pub scale: usize,
+    /// What it was trained on.
+    pub domain: Domain,
     /// The `.upres` file.
     pub bytes: &'static [u8],
 }
@@ -28,27 +39,38 @@ macro_rules! zoo_file {
     };
 }
 
-/// Every built-in model, best first at each scale (the first one at a scale is its default).
+/// Every built-in model, best first at each scale (the first photo model at a scale is its
+/// default).
 pub const ZOO: &[ZooModel] = &[
     ZooModel {
         name: "fsrcnn-x2",
         scale: 2,
+        domain: Domain::Photo,
         bytes: zoo_file!("fsrcnn-x2.upres"),
     },
     ZooModel {
         name: "fsrcnn-x3",
         scale: 3,
+        domain: Domain::Photo,
         bytes: zoo_file!("fsrcnn-x3.upres"),
     },
     ZooModel {
         name: "espcn-x3",
         scale: 3,
+        domain: Domain::Photo,
         bytes: zoo_file!("espcn-x3.upres"),
     },
     ZooModel {
         name: "fsrcnn-x4",
         scale: 4,
+        domain: Domain::Photo,
         bytes: zoo_file!("fsrcnn-x4.upres"),
+    },
+    ZooModel {
+        name: "text-x2",
+        scale: 2,
+        domain: Domain::Text,
+        bytes: zoo_file!("text-x2.upres"),
     },
 ];
 
@@ -72,7 +94,12 @@ pub fn model_dir() -> Option<PathBuf> {
 
 /// The built-in model used when none is named, at `scale`.
 pub fn default_for(scale: usize) -> Option<&'static ZooModel> {
-    ZOO.iter().find(|m| m.scale == scale)
+    best_for(Domain::Photo, scale)
+}
+
+/// The best built-in model for `domain` at `scale`.
+pub fn best_for(domain: Domain, scale: usize) -> Option<&'static ZooModel> {
+    ZOO.iter().find(|m| m.scale == scale && m.domain == domain)
 }
 
 impl ZooModel {
@@ -107,6 +134,8 @@ mod tests {
             assert!(entry.metadata().unwrap().contains_key("upres.recipe"));
         }
         assert_eq!(default_for(3).unwrap().name, "fsrcnn-x3");
+        assert_eq!(default_for(2).unwrap().name, "fsrcnn-x2");
+        assert_eq!(best_for(Domain::Text, 2).unwrap().name, "text-x2");
         assert!(find("no-such-model").is_none());
     }
 }

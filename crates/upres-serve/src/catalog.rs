@@ -121,7 +121,7 @@ impl Catalog {
             .filter(|(_, e)| e.is_interpolation() && e.scales.contains(&scale));
         zoo::ZOO
             .iter()
-            .filter(|m| m.scale == scale)
+            .filter(|m| m.scale == scale && m.domain == zoo::Domain::Photo)
             .map(|m| m.name)
             .find(|&name| serves(name))
             .or_else(|| networks.map(|(name, _)| name).next())

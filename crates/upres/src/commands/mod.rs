@@ -9,6 +9,7 @@ pub mod models;
 pub mod quantize;
 pub mod search;
 pub mod serve;
+pub mod text;
 pub mod train;
 pub mod upscale;
 pub mod video;

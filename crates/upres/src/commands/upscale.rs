@@ -6,6 +6,7 @@ use upres_image::io::{Format, ReadOptions, WriteOptions};
 use upres_infer::batch;
 use upres_infer::model::AlphaMode;
 use upres_infer::pipeline::{TileSize, UpscaleOptions, memory_budget, upscale_file};
+use upres_infer::zoo::{self, Domain};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,6 +24,10 @@ pub struct Args {
     /// scale, or bicubic where there is none.
     #[arg(short, long)]
     model: Option<String>,
+    /// A preset for a kind of image instead of --model: `text`, the built-in model trained on
+    /// rendered text, for scans of documents (gray or bilevel; gray stays gray).
+    #[arg(long, conflicts_with = "model")]
+    preset: Option<Preset>,
     /// Tile side in input pixels (default: chosen by upres). Tiles overlap by the model's
     /// receptive field, so the result does not depend on it.
     #[arg(short, long)]
@@ -54,7 +59,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Alpha::Model => AlphaMode::Model,
         Alpha::Bicubic => AlphaMode::Bicubic,
     };
-    let name = super::model_or_default(args.model.as_deref(), args.scale);
+    let name = match args.preset {
+        Some(Preset::Text) => text_model(args.scale)?,
+        None => super::model_or_default(args.model.as_deref(), args.scale),
+    };
     let method = super::method(name, alpha)?;
     let jobs = batch::plan(&args.input, &args.output, args.format)?;
     let options = UpscaleOptions {
@@ -115,6 +123,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         failed.join(", ")
     );
     Ok(())
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Preset {
+    Text,
+}
+
+/// The text preset's model at `scale`.
+fn text_model(scale: usize) -> anyhow::Result<&'static str> {
+    if let Some(model) = zoo::best_for(Domain::Text, scale) {
+        return Ok(model.name);
+    }
+    let scales: Vec<String> = zoo::ZOO
+        .iter()
+        .filter(|m| m.domain == Domain::Text)
+        .map(|m| format!("x{}", m.scale))
+        .collect();
+    anyhow::bail!(
+        "the text preset has no model at x{scale}; it has {}",
+        scales.join(", ")
+    )
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
