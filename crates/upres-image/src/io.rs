@@ -273,6 +273,19 @@ fn decode_from(
         }
         inner.rewind().map_err(|e| ImageError::io(path, e))?;
         if let Ok(mut decoder) = tiff::decoder::Decoder::new(&mut inner) {
+            if let Ok(tiff::ColorType::Multiband { num_samples, .. }) = decoder.colortype()
+                && num_samples > 2
+            {
+                return Err(ImageError::Unsupported {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "{num_samples} bands without a colour model (a band stack, as GDAL \
+                         writes one): upres reads gray with one data band, RGB, RGBA and RGB \
+                         with one data band in strips; `gdal_translate -b 3 -b 2 -b 1 -b 4 -co \
+                         PHOTOMETRIC=RGB -co TILED=NO` makes RGB+NIR of a B,G,R,NIR stack"
+                    ),
+                });
+            }
             geo = GeoTiff::read(&mut decoder);
             extra_bands = decoder
                 .find_tag_unsigned_vec::<u16>(tiff::tags::Tag::ExtraSamples)

@@ -235,7 +235,7 @@ fn sixteen_bit_gray_keeps_its_full_range() {
 }
 
 #[test]
-fn a_band_upres_cannot_keep_is_refused_not_dropped() {
+fn bands_upres_cannot_keep_are_refused_not_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let png = dataset("Set5").join("LR_bicubic/X4/birdx4.png");
     // RGB plus a near-infrared-like band in tiles: tiled TIFFs are decoded whole by `image`,
@@ -250,11 +250,33 @@ fn a_band_upres_cannot_keep_is_refused_not_dropped() {
     let Some(_) = gdal("gdal_translate", &args) else {
         return;
     };
-    let output = dir.path().join("rgbn_x2.tif");
-    let out = common::upres(&["upscale", "-i", arg(&input), "-o", arg(&output), "-s", "2"]);
+    assert_refused(&input, "not alpha");
+    // And four 16-bit bands without a colour model (GDAL's band stack: for bytes it would
+    // write RGBA), which upres cannot map.
+    let stack = dir.path().join("stack.tif");
+    let colorinterp = [
+        "-ot",
+        "UInt16",
+        "-colorinterp",
+        "gray,undefined,undefined,undefined",
+    ];
+    let stack_args = [
+        &RGB_AND_RED_AGAIN[..],
+        &colorinterp,
+        &[arg(&png), arg(&stack)],
+    ]
+    .concat();
+    gdal("gdal_translate", &stack_args).unwrap();
+    assert_refused(&stack, "4 bands without a colour model");
+}
+
+/// `upres upscale` refuses `input` in one line that says `why`, and writes nothing.
+fn assert_refused(input: &Path, why: &str) {
+    let output = input.with_extension("x2.tif");
+    let out = common::upres(&["upscale", "-i", arg(input), "-o", arg(&output), "-s", "2"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("not alpha"), "{stderr}");
+    assert!(stderr.contains(why), "{stderr}");
     assert!(!output.exists());
 }
