@@ -158,10 +158,24 @@ pub struct Metadata {
     pub exif: Option<Vec<u8>>,
     /// A GeoTIFF's georeferencing (written only to TIFF outputs).
     pub geo: Option<GeoTiff>,
-    /// The last channel of a two- or four-channel image is a data band (near-infrared, say:
-    /// TIFF's "unspecified" extra sample), not alpha. It is upscaled like alpha, band-wise,
-    /// and TIFF outputs keep it a data band.
-    pub data_band: bool,
+    /// What the channels are: colour (and alpha), colour and a data band, or bands.
+    pub bands: Bands,
+}
+
+/// What an image's channels hold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Bands {
+    /// Gray or RGB, with alpha last when there are two or four channels.
+    #[default]
+    Color,
+    /// Gray or RGB and, last, a data band (near-infrared, say: TIFF's "unspecified" extra
+    /// sample), not alpha. It is upscaled like alpha, band-wise, and TIFF outputs keep it a
+    /// data band.
+    ColorAndData,
+    /// Two to four bands without a colour model (TIFF MinIsBlack with extra samples, as GDAL
+    /// writes a band stack). Each is upscaled on its own, as gray; only TIFF outputs keep
+    /// them.
+    Stack,
 }
 
 impl Metadata {
@@ -279,10 +293,9 @@ fn decode_from(
                 return Err(ImageError::Unsupported {
                     path: path.to_path_buf(),
                     reason: format!(
-                        "{num_samples} bands without a colour model (a band stack, as GDAL \
-                         writes one): upres reads gray with one data band, RGB, RGBA and RGB \
-                         with one data band in strips; `gdal_translate -b 3 -b 2 -b 1 -b 4 -co \
-                         PHOTOMETRIC=RGB -co TILED=NO` makes RGB+NIR of a B,G,R,NIR stack"
+                        "{num_samples} bands without a colour model, tiled or of more than 4 \
+                         bands: upres reads band stacks of up to 4 bands, 8 or 16 bits, in \
+                         strips (`gdal_translate -co TILED=NO -b 1 -b 2 -b 3 -b 4` makes one)"
                     ),
                 });
             }
@@ -328,7 +341,7 @@ fn decode_from(
             icc_profile,
             exif,
             geo,
-            data_band: false,
+            bands: Bands::Color,
         },
         format,
     })

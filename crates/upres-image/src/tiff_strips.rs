@@ -5,7 +5,7 @@
 use crate::buffer::{Depth, Image, Layout};
 use crate::error::{ImageError, Result};
 use crate::geotiff::GeoTiff;
-use crate::io::{self, Metadata, ReadOptions};
+use crate::io::{self, Bands, Metadata, ReadOptions};
 use image::metadata::Orientation;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -56,11 +56,15 @@ impl<R: Read + Seek> TiffRows<R> {
         };
         // The caller's pixel limit guards memory, as on the whole-image path.
         let mut decoder = decoder.with_limits(Limits::unlimited());
-        let Some((layout, depth, data_band)) = stream_shape(&mut decoder) else {
+        let Some((layout, depth, bands)) = stream_shape(&mut decoder) else {
             return Ok(None);
         };
         // The band shown to the decoder as alpha is data.
-        let data_band = data_band || patch.is_some();
+        let bands = if patch.is_some() {
+            Bands::ColorAndData
+        } else {
+            bands
+        };
         let Ok((w, h)) = decoder.dimensions() else {
             return Ok(None);
         };
@@ -73,7 +77,7 @@ impl<R: Read + Seek> TiffRows<R> {
             icc_profile: decoder.get_tag_u8_vec(Tag::IccProfile).ok(),
             exif: None,
             geo: GeoTiff::read(&mut decoder),
-            data_band,
+            bands,
         };
         Ok(Some(Self {
             path: path.to_path_buf(),
@@ -270,7 +274,7 @@ fn unspecified_extra_sample<R: Read + Seek>(reader: &mut R) -> Option<(u64, [u8;
 
 /// The layout and depth of a TIFF that [`TiffRows`] streams, and whether its extra band is
 /// data rather than alpha; `None` if it does not stream.
-fn stream_shape<R: Read + Seek>(decoder: &mut Decoder<R>) -> Option<(Layout, Depth, bool)> {
+fn stream_shape<R: Read + Seek>(decoder: &mut Decoder<R>) -> Option<(Layout, Depth, Bands)> {
     if decoder.get_chunk_type() != ChunkType::Strip {
         return None;
     }
@@ -310,10 +314,14 @@ fn stream_shape<R: Read + Seek>(decoder: &mut Decoder<R>) -> Option<(Layout, Dep
         .and_then(ExtraSamples::from_u16)
         .is_some_and(|extra| extra != ExtraSamples::Unspecified);
     // One extra band that is not alpha: a data band such as near-infrared.
-    let data_band = extra.len() == 1 && !alpha;
+    let bands = if extra.len() == 1 && !alpha {
+        Bands::ColorAndData
+    } else {
+        Bands::Color
+    };
     use PhotometricInterpretation::{BlackIsZero, RGB};
-    let (layout, bits) = match (decoder.colortype().ok()?, photometric, samples) {
-        (ColorType::Gray(bits), BlackIsZero, 1) => (Layout::Gray, bits),
+    let (layout, bits, bands) = match (decoder.colortype().ok()?, photometric, samples) {
+        (ColorType::Gray(bits), BlackIsZero, 1) => (Layout::Gray, bits, bands),
         // The `tiff` crate reports gray with an extra sample as two bands.
         (
             ColorType::Multiband {
@@ -322,14 +330,26 @@ fn stream_shape<R: Read + Seek>(decoder: &mut Decoder<R>) -> Option<(Layout, Dep
             },
             BlackIsZero,
             2,
-        ) if alpha || data_band => (Layout::GrayAlpha, bit_depth),
-        (ColorType::RGB(bits), RGB, 3) => (Layout::Rgb, bits),
-        (ColorType::RGBA(bits), RGB, 4) => (Layout::Rgba, bits),
+        ) if alpha || bands == Bands::ColorAndData => (Layout::GrayAlpha, bit_depth, bands),
+        // Gray with two or three extra bands that are not alpha: a band stack.
+        (
+            ColorType::Multiband {
+                bit_depth,
+                num_samples: n @ 3..=4,
+            },
+            BlackIsZero,
+            _,
+        ) if !alpha => {
+            let layout = if n == 3 { Layout::Rgb } else { Layout::Rgba };
+            (layout, bit_depth, Bands::Stack)
+        }
+        (ColorType::RGB(bits), RGB, 3) => (Layout::Rgb, bits, bands),
+        (ColorType::RGBA(bits), RGB, 4) => (Layout::Rgba, bits, bands),
         _ => return None,
     };
     match bits {
-        8 => Some((layout, Depth::U8, data_band)),
-        16 => Some((layout, Depth::U16, data_band)),
+        8 => Some((layout, Depth::U8, bands)),
+        16 => Some((layout, Depth::U16, bands)),
         _ => None,
     }
 }
@@ -421,7 +441,7 @@ fn directory(big: bool, shape: Shape, metadata: &Metadata) -> Option<Vec<u8>> {
         .map(|i| (height - i * rows_per_strip).min(rows_per_strip) * row_bytes)
         .collect();
     let channels = shape.layout.channels();
-    let photometric = if shape.layout.is_gray() {
+    let photometric = if shape.layout.is_gray() || metadata.bands == Bands::Stack {
         PhotometricInterpretation::BlackIsZero
     } else {
         PhotometricInterpretation::RGB
@@ -452,13 +472,15 @@ fn directory(big: bool, shape: Shape, metadata: &Metadata) -> Option<Vec<u8>> {
             ),
             Entry::shorts(Tag::ResolutionUnit, &[ResolutionUnit::None.to_u16()]),
         ];
-        if shape.layout.has_alpha() {
-            let extra = if metadata.data_band {
-                ExtraSamples::Unspecified
-            } else {
-                ExtraSamples::UnassociatedAlpha
-            };
-            entries.push(Entry::shorts(Tag::ExtraSamples, &[extra.to_u16()]));
+        let unspecified = ExtraSamples::Unspecified.to_u16();
+        let extra = match metadata.bands {
+            Bands::Stack => vec![unspecified; channels - 1],
+            Bands::ColorAndData if shape.layout.has_alpha() => vec![unspecified],
+            _ if shape.layout.has_alpha() => vec![ExtraSamples::UnassociatedAlpha.to_u16()],
+            _ => Vec::new(),
+        };
+        if !extra.is_empty() {
+            entries.push(Entry::shorts(Tag::ExtraSamples, &extra));
         }
         let uint = SampleFormat::Uint.to_u16();
         entries.push(Entry::shorts(Tag::SampleFormat, &vec![uint; channels]));
@@ -694,7 +716,7 @@ mod tests {
         let data: Vec<f32> = (0..w * h * 4).map(|i| (i * 37 % 256) as f32).collect();
         let img = Image::new(w, h, Layout::Rgba, Depth::U8, data).unwrap();
         let metadata = Metadata {
-            data_band: true,
+            bands: Bands::ColorAndData,
             ..Metadata::default()
         };
         for big in [false, true] {
@@ -709,7 +731,7 @@ mod tests {
             bytes.extend(io::sample_bytes(&img, u16::to_le_bytes));
             let back = io::decode(&bytes, Path::new("rgbn.tif"), ReadOptions::default()).unwrap();
             assert_eq!(back.image, img, "BigTIFF: {big}");
-            assert!(back.metadata.data_band, "BigTIFF: {big}");
+            assert_eq!(back.metadata.bands, Bands::ColorAndData, "BigTIFF: {big}");
         }
     }
 

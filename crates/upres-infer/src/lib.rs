@@ -1,6 +1,7 @@
 //! Running SR methods on real images: tiling that equals whole-image inference, band
 //! streaming so memory stays bounded on huge inputs, and the x8 self-ensemble.
 
+pub mod bands;
 pub mod batch;
 pub mod bench;
 pub mod ensemble;

@@ -1,10 +1,11 @@
 //! One file through a method: decode (streamed where the format allows), tile, optionally
 //! self-ensemble, encode through a temporary file.
 
+use crate::bands::BandWise;
 use crate::batch::Job;
 use crate::ensemble::self_ensemble;
 use crate::tiling::{Join, TileError, TilePlan, upscale_tiled};
-use upres_image::io::{Format, ReadOptions, WriteOptions};
+use upres_image::io::{Bands, Format, ReadOptions, WriteOptions};
 use upres_image::stream::{FileRows, FileSink, ImageCollector, ImageRows, RowSource, SinkShape};
 use upres_image::{Image, ImageError, Layout, UpscaleError, Upscaler};
 
@@ -199,6 +200,15 @@ pub fn upscale_file(
         None => Format::from_path(&job.output)?,
     };
     // Refuse before any work what the output format cannot hold.
+    let stack = source.metadata.bands == Bands::Stack;
+    if stack && format != Format::Tiff {
+        return Err(ImageError::InvalidArgument(format!(
+            "{}: a stack of {} bands without a colour model can only be written as TIFF",
+            job.output.display(),
+            source.layout().channels()
+        ))
+        .into());
+    }
     if !format.supports_layout(source.layout()) {
         return Err(ImageError::InvalidArgument(format!(
             "{}: {} cannot store a {:?} image; choose png",
@@ -227,6 +237,8 @@ pub fn upscale_file(
     };
     let metadata = source.metadata.resized(scale as f64);
     let mut sink = FileSink::create(&job.output, shape, &metadata, write)?;
+    let band_wise = BandWise(method);
+    let method: &dyn Upscaler = if stack { &band_wise } else { method };
     let plan = options.plan(method, source.width(), source.layout());
     let run = |tile: &Image| run_tile(method, scale, options.tta, &|| false, tile);
     upscale_tiled(&mut source, &mut sink, scale, plan, &run, progress)

@@ -10,7 +10,7 @@ mod common;
 use common::{arg, dataset, upres_ok};
 use std::path::Path;
 use std::process::Command;
-use upres_image::io::{self, Metadata, WriteOptions};
+use upres_image::io::{self, Bands, Metadata, WriteOptions};
 use upres_image::{Depth, Image, Layout};
 
 /// Runs a GDAL tool; `None` when GDAL is not installed (and not required).
@@ -39,6 +39,15 @@ fn gdal(tool: &str, args: &[&str]) -> Option<String> {
 /// near-infrared).
 const RGB_AND_RED_AGAIN: [&str; 8] = ["-b", "1", "-b", "2", "-b", "3", "-b", "1"];
 
+/// `gdal_translate` options for 16-bit bands without a colour model (GDAL then writes them
+/// as gray with extra samples; bytes it would write as RGBA).
+const STACK_16_BIT: [&str; 4] = [
+    "-ot",
+    "UInt16",
+    "-colorinterp",
+    "gray,undefined,undefined,undefined",
+];
+
 fn gdalinfo(path: &Path) -> serde_json::Value {
     let json = gdal("gdalinfo", &["-json", arg(path)]).unwrap();
     serde_json::from_str(&json).unwrap()
@@ -59,11 +68,19 @@ fn a_geotiff_keeps_its_place_on_the_map() {
         &rgb_nir,
     ]
     .concat();
-    let variants: [(&str, &[&str]); 6] = [
+    // And a 16-bit stack of four bands without a colour model, as GDAL writes one.
+    let stack16 = [
+        &["-scale", "0", "255", "1000", "60000"][..],
+        &RGB_AND_RED_AGAIN,
+        &STACK_16_BIT,
+    ]
+    .concat();
+    let variants: [(&str, &[&str]); 7] = [
         ("area", &[]),
         ("gray_and_data", &["-b", "1", "-b", "1"]),
         ("rgb_and_nir", &rgb_nir),
         ("rgb_and_nir16", &rgb_nir16),
+        ("stack16", &stack16),
         ("point", &["-mo", "AREA_OR_POINT=Point"]),
         (
             "dem16",
@@ -112,9 +129,27 @@ fn a_geotiff_keeps_its_place_on_the_map() {
         );
         let bands = after["bands"].as_array().unwrap();
         assert_eq!(bands.len(), before["bands"].as_array().unwrap().len());
+        if name == "stack16" {
+            // Band-wise: bands 1 and 4 were the same, so they still are, to the bit.
+            assert_eq!(io::read(&input).unwrap().metadata.bands, Bands::Stack);
+            let out = io::read(&output).unwrap();
+            assert_eq!(out.metadata.bands, Bands::Stack);
+            let band = |c: usize| -> Vec<f32> {
+                out.image
+                    .data()
+                    .iter()
+                    .skip(c)
+                    .step_by(4)
+                    .copied()
+                    .collect()
+            };
+            assert_eq!(band(0), band(3));
+            assert_ne!(band(0), band(1));
+            assert_eq!(bands[0]["colorInterpretation"], "Gray");
+        }
         if name.starts_with("rgb_and_nir") {
             let read = io::read(&input).unwrap();
-            assert!(read.metadata.data_band, "{name}: the fourth band is data");
+            assert_eq!(read.metadata.bands, Bands::ColorAndData, "{name}");
             // The data band went through the network band-wise, red with the image: both
             // copies of one band keep its mean.
             let out = io::read(&output).unwrap().image;
@@ -251,23 +286,23 @@ fn bands_upres_cannot_keep_are_refused_not_dropped() {
         return;
     };
     assert_refused(&input, "not alpha");
-    // And four 16-bit bands without a colour model (GDAL's band stack: for bytes it would
-    // write RGBA), which upres cannot map.
-    let stack = dir.path().join("stack.tif");
-    let colorinterp = [
-        "-ot",
-        "UInt16",
+    // And a stack of five bands, more than upres holds.
+    let stack = dir.path().join("stack5.tif");
+    let five = [
+        "-b",
+        "2",
         "-colorinterp",
-        "gray,undefined,undefined,undefined",
+        "gray,undefined,undefined,undefined,undefined",
     ];
     let stack_args = [
         &RGB_AND_RED_AGAIN[..],
-        &colorinterp,
+        &five,
+        &STACK_16_BIT[..2],
         &[arg(&png), arg(&stack)],
     ]
     .concat();
     gdal("gdal_translate", &stack_args).unwrap();
-    assert_refused(&stack, "4 bands without a colour model");
+    assert_refused(&stack, "5 bands without a colour model");
 }
 
 /// `upres upscale` refuses `input` in one line that says `why`, and writes nothing.
