@@ -2,19 +2,22 @@
 //! a scan of text is upscaled besides PSNR: whether edges stay sharp and whether each
 //! character can still be told from the others.
 //!
-//! No OCR engine is available as a library here, so the character check is a proxy with a
-//! known answer: text is set in a monospaced font on a fixed grid, and each cell of the
-//! upscaled page is classified as the character whose clean rendering (at the high
-//! resolution, in the same place) it correlates with best. Blur that
-//! merges `e` into `c` or `l` into `1` costs accuracy; so do invented strokes.
+//! Two character-level checks: a real OCR engine, Tesseract (Debian's `tesseract-ocr`, run
+//! as a process), whose character error rate against the known text is what a reader of the
+//! upscaled scan meets; and a check that needs no engine, since text is set in a monospaced
+//! font on a fixed grid: each cell of the upscaled page is classified as the character whose
+//! clean rendering (at the high resolution, in the same place) it correlates with best.
+//! Blur that merges `e` into `c` or `l` into `1` costs both; so do invented strokes.
 
+use std::io::Write;
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 use ab_glyph::{Font, FontVec, PxScale, ScaleFont, point};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use upres_image::degrade::TestDegradation;
-use upres_image::{Depth, Image, ImageError, Layout, Upscaler};
+use upres_image::{Depth, Image, ImageError, Layout, Upscaler, io};
 
 use crate::protocol::{Protocol, Scores, compare};
 
@@ -240,6 +243,97 @@ impl TextPage {
     }
 }
 
+impl TextPage {
+    /// The page's text as OCR should read it: one line per row, words one space apart.
+    pub fn lines(&self) -> String {
+        self.text
+            .chunks(self.layout.columns)
+            .map(|row| normalise_line(&row.iter().collect::<String>()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Tesseract's character error rate on `restored`: the edit distance between what it
+    /// reads (as a block of text, `--psm 6`, English model) and the page's text, over the
+    /// text's length. Spaces are collapsed on both sides; empty lines dropped.
+    pub fn ocr_error_rate(&self, restored: &Image) -> Result<f64, ImageError> {
+        let png = io::encode(restored, &Default::default(), io::Format::Png, 95)
+            .map_err(ImageError::InvalidArgument)?;
+        let read = run_tesseract(&png)?;
+        let read: Vec<String> = read
+            .lines()
+            .map(normalise_line)
+            .filter(|l| !l.is_empty())
+            .collect();
+        let truth = self.lines();
+        let distance = edit_distance(&read.join("\n"), &truth);
+        Ok(distance as f64 / truth.chars().count().max(1) as f64)
+    }
+}
+
+/// Whether Tesseract can be run.
+pub fn tesseract_available() -> bool {
+    Command::new("tesseract")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Runs `tesseract stdin stdout` on PNG bytes and returns what it read.
+fn run_tesseract(png: &[u8]) -> Result<String, ImageError> {
+    let failed = |reason: String| ImageError::InvalidArgument(format!("tesseract: {reason}"));
+    let mut child = Command::new("tesseract")
+        .args(["stdin", "stdout", "--psm", "6", "-l", "eng"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| failed(format!("{e} (install Debian's tesseract-ocr)")))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let writer = std::thread::scope(|s| {
+        let writer = s.spawn(move || stdin.write_all(png));
+        let out = child.wait_with_output();
+        (writer.join(), out)
+    });
+    let out = match writer {
+        (Ok(Ok(())), Ok(out)) => out,
+        (_, Err(e)) | (Ok(Err(e)), _) => return Err(failed(e.to_string())),
+        (Err(_), _) => return Err(failed("the writer thread panicked".into())),
+    };
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(failed(
+            stderr.lines().last().unwrap_or("failed").to_string(),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A line with its words one space apart and no space at either end.
+fn normalise_line(line: &str) -> String {
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Levenshtein distance in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 /// `v` less its mean, scaled to unit length (zero if `v` is flat).
 fn centred(v: &[f32]) -> Vec<f32> {
     let mean = v.iter().sum::<f32>() / v.len().max(1) as f32;
@@ -272,19 +366,23 @@ pub struct TextScores {
     pub sharpness: f64,
     /// Mean [`TextPage::character_accuracy`].
     pub characters: f64,
+    /// Mean [`TextPage::ocr_error_rate`], when Tesseract was asked for.
+    pub ocr_error: Option<f64>,
 }
 
 /// Scores `method` on the pages rendered with `seeds`: each page is made `scale` times
 /// smaller with MATLAB's bicubic, upscaled back by the method and rounded to 8 bits, as a
-/// saved file would be.
+/// saved file would be; with `ocr`, Tesseract reads every page too.
 pub fn evaluate_text(
     method: &dyn Upscaler,
     font: &TextFont,
     layout: PageLayout,
     seeds: std::ops::Range<u64>,
     scale: usize,
+    ocr: bool,
 ) -> Result<TextScores, ImageError> {
     let (mut psnr, mut ssim, mut sharpness, mut characters) = (0.0, 0.0, 0.0, 0.0);
+    let mut ocr_error = 0.0;
     let pages = seeds.end.saturating_sub(seeds.start) as usize;
     if pages == 0 {
         return Err(ImageError::InvalidArgument("no pages to score".into()));
@@ -302,6 +400,9 @@ pub fn evaluate_text(
         ssim += scores.ssim;
         sharpness += edge_sharpness(&restored, &page.image)?;
         characters += page.character_accuracy(&restored, font)?;
+        if ocr {
+            ocr_error += page.ocr_error_rate(&restored)?;
+        }
     }
     let n = pages as f64;
     Ok(TextScores {
@@ -314,6 +415,7 @@ pub fn evaluate_text(
         },
         sharpness: sharpness / n,
         characters: characters / n,
+        ocr_error: ocr.then_some(ocr_error / n),
     })
 }
 
@@ -435,11 +537,20 @@ mod tests {
     }
 
     #[test]
+    fn edit_distance_counts_insertions_deletions_and_substitutions() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("abc", "abc"), 0);
+        assert_eq!(normalise_line("  a  b\tc "), "a b c");
+    }
+
+    #[test]
     fn bicubic_reads_worse_as_the_scale_grows() {
         let Some(font) = font() else { return };
         let bicubic = Interpolation(Filter::Bicubic);
-        let score =
-            |scale| evaluate_text(&bicubic, &font, PageLayout::default(), 0..2, scale).unwrap();
+        let score = |scale| {
+            evaluate_text(&bicubic, &font, PageLayout::default(), 0..2, scale, false).unwrap()
+        };
         let (x2, x4) = (score(2), score(4));
         println!("bicubic x2 {x2:?}\nbicubic x4 {x4:?}");
         assert_eq!(x2.pages, 2);

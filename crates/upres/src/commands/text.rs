@@ -14,7 +14,8 @@ pub struct Args {
 enum TextCommand {
     /// Render pages of random text into OUT/HR/, a folder `upres train` and `upres eval` read.
     Pages(PagesArgs),
-    /// Score methods on rendered text: Y-PSNR/SSIM, edge sharpness and character accuracy.
+    /// Score methods on rendered text: Y-PSNR/SSIM, edge sharpness, character accuracy and,
+    /// with --ocr, Tesseract's character error rate.
     Eval(EvalArgs),
 }
 
@@ -80,6 +81,10 @@ struct EvalArgs {
     /// Seed of the first page; keep it away from the training pages' seeds.
     #[arg(long, default_value_t = 1_000_000)]
     seed: u64,
+    /// Also read every page with Tesseract (Debian's tesseract-ocr) and report its character
+    /// error rate against the known text.
+    #[arg(long)]
+    ocr: bool,
     #[command(flatten)]
     page: PageArgs,
 }
@@ -120,8 +125,13 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         args.page.size / args.scale as f32
     );
     println!(
-        "{:<24} {:>8} {:>8} {:>10} {:>11}",
-        "method", "psnr_y", "ssim_y", "sharpness", "characters"
+        "{:<24} {:>8} {:>8} {:>10} {:>11} {:>9}",
+        "method",
+        "psnr_y",
+        "ssim_y",
+        "sharpness",
+        "characters",
+        if args.ocr { "ocr_cer" } else { "" }
     );
     for name in &args.model {
         let method = super::method(name, AlphaMode::Model)?;
@@ -131,14 +141,19 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
             layout,
             args.seed..args.seed + args.pages,
             args.scale,
+            args.ocr,
         )?;
         println!(
-            "{:<24} {:>8.3} {:>8.4} {:>10.3} {:>10.1}%",
+            "{:<24} {:>8.3} {:>8.4} {:>10.3} {:>10.1}% {:>9}",
             name,
             scores.mean.psnr,
             scores.mean.ssim,
             scores.sharpness,
-            100.0 * scores.characters
+            100.0 * scores.characters,
+            scores
+                .ocr_error
+                .map(|e| format!("{:.1}%", 100.0 * e))
+                .unwrap_or_default()
         );
     }
     Ok(())
