@@ -4,7 +4,7 @@
     python tools/bench_infer.py --upres target/release/upres [--threads 2] [--runs 10]
                                 [--write BENCHMARKS.md]
 
-For each case (EDSR-baseline x4 on 128x128, ESPCN x4 on 256x256: the reference
+For each case (EDSR-baseline x4 on 128x128, ESPCN x4 and U-Net SR x2 on 256x256: the reference
 implementations of tools/pytorch_reference.py), times PyTorch's forward pass (float32, no
 gradients, `torch.set_num_threads`, median after one warm-up) in its default NCHW layout and
 in channels_last (oneDNN's faster path on CPUs), then runs `upres bench-infer` on the same
@@ -28,11 +28,12 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_reference import EDSR, ESPCN  # noqa: E402
+from pytorch_reference import EDSR, ESPCN, UNetSR  # noqa: E402
 
 CASES = [
     ("edsr-baseline", 4, 128, lambda: EDSR(4)),
     ("espcn", 4, 256, lambda: ESPCN(4)),
+    ("unet-sr", 2, 256, lambda: UNetSR(2)),
 ]
 BEGIN = "<!-- bench-infer:begin -->"
 END = "<!-- bench-infer:end -->"
