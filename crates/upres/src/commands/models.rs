@@ -20,14 +20,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn list() -> anyhow::Result<()> {
-    println!("built-in models (-m NAME; the first at a scale is the default)");
+    println!(
+        "built-in models (-m NAME; the first photo model at a scale is the default, text \
+         models are --preset text's)"
+    );
     for entry in zoo::ZOO {
         let metadata = entry.metadata()?;
         let field = |key: &str| metadata.get(key).map_or("?", String::as_str);
         println!(
-            "  {:<12} x{}  {:<10} {}",
+            "  {:<12} x{}  {:<6} {:<10} {}",
             entry.name,
             entry.scale,
+            format!("{:?}", entry.domain).to_lowercase(),
             field("upres.model"),
             field(upres_train::META_VALIDATION)
         );
