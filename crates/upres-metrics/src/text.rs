@@ -36,6 +36,9 @@ pub struct TextFont {
     /// origin and renders the same wherever it is).
     cell: (usize, usize),
     ascent: f32,
+    /// Every [`CHARSET`] character drawn alone in a cell, [`centred`]: what the character
+    /// check compares cells with.
+    templates: Vec<(char, Vec<f32>)>,
 }
 
 impl TextFont {
@@ -58,12 +61,25 @@ impl TextFont {
             .map(|c| scaled.h_advance(font.glyph_id(c)))
             .fold(0.0f32, f32::max);
         let (ascent, height) = (scaled.ascent(), scaled.height() + scaled.line_gap());
-        Ok(Self {
+        let mut font = Self {
             cell: (advance.ceil() as usize, height.ceil() as usize),
             ascent: ascent.round(),
             font,
             size,
-        })
+            templates: Vec::new(),
+        };
+        let (cw, ch) = font.cell;
+        font.templates = CHARSET
+            .chars()
+            .map(|c| {
+                let mut cell = blank(cw, ch)?;
+                font.draw(&mut cell, c, 0, 0);
+                cell.quantize();
+                let samples: Vec<f32> = cell.data().iter().map(|v| v / 255.0).collect();
+                Ok((c, centred(&samples)))
+            })
+            .collect::<Result<_, ImageError>>()?;
+        Ok(font)
     }
 
     /// Cell width and height in pixels.
@@ -95,6 +111,17 @@ impl TextFont {
             }
         });
     }
+}
+
+/// A white 8-bit gray image.
+fn blank(width: usize, height: usize) -> Result<Image, ImageError> {
+    Image::new(
+        width,
+        height,
+        Layout::Gray,
+        Depth::U8,
+        vec![255.0; width * height],
+    )
 }
 
 /// How a page is laid out.
@@ -149,25 +176,18 @@ impl TextPage {
         // Sides divisible by 2, 3 and 4, so that benchmarks need not crop.
         let width = (2 * layout.margin + layout.columns * cw).next_multiple_of(12);
         let height = (2 * layout.margin + layout.rows * ch).next_multiple_of(12);
-        let mut image = Image::new(
-            width,
-            height,
-            Layout::Gray,
-            Depth::U8,
-            vec![255.0; width * height],
-        )?;
-        let page = Self {
+        let mut page = Self {
             text,
             layout,
             cell: font.cell,
-            image: image.clone(),
+            image: blank(width, height)?,
         };
         for (i, &c) in page.text.iter().enumerate() {
             let (x, y) = page.cell_origin(i);
-            font.draw(&mut image, c, x, y);
+            font.draw(&mut page.image, c, x, y);
         }
-        image.quantize();
-        Ok(Self { image, ..page })
+        page.image.quantize();
+        Ok(page)
     }
 
     /// The top-left pixel of character `i`'s cell.
@@ -209,30 +229,14 @@ impl TextPage {
                 self.image.height()
             )));
         }
-        // Clean renderings of every character, in the first cell of a blank page.
-        let templates: Vec<(char, Vec<f32>)> = CHARSET
-            .chars()
-            .map(|c| {
-                let mut blank = Image::new(
-                    self.image.width(),
-                    self.image.height(),
-                    Layout::Gray,
-                    Depth::U8,
-                    vec![255.0; self.image.width() * self.image.height()],
-                )?;
-                let (x, y) = self.cell_origin(0);
-                font.draw(&mut blank, c, x, y);
-                blank.quantize();
-                Ok((c, centred(&self.cell_samples(&blank, 0))))
-            })
-            .collect::<Result<_, ImageError>>()?;
         let (mut right, mut total) = (0usize, 0usize);
         for (i, &truth) in self.text.iter().enumerate() {
             if truth == ' ' {
                 continue;
             }
             let cell = centred(&self.cell_samples(restored, i));
-            let best = templates
+            let best = font
+                .templates
                 .iter()
                 .max_by(|a, b| correlation(&a.1, &cell).total_cmp(&correlation(&b.1, &cell)))
                 .map(|t| t.0);
@@ -241,9 +245,7 @@ impl TextPage {
         }
         Ok(right as f64 / total.max(1) as f64)
     }
-}
 
-impl TextPage {
     /// The page's text as OCR should read it: one line per row, words one space apart.
     pub fn lines(&self) -> String {
         self.text
@@ -515,14 +517,7 @@ mod tests {
         assert_eq!(edge_sharpness(&page.image, &page.image).unwrap(), 1.0);
         // x4 down and nearest-neighbour up: blocky and blurred at once.
         let low = TestDegradation::Bi.apply(&page.image, 4).unwrap();
-        let mut up = Image::new(
-            page.image.width(),
-            page.image.height(),
-            Layout::Gray,
-            Depth::U8,
-            vec![255.0; page.image.data().len()],
-        )
-        .unwrap();
+        let mut up = blank(page.image.width(), page.image.height()).unwrap();
         let lw = low.width();
         for (i, v) in up.data_mut().iter_mut().enumerate() {
             let (x, y) = (i % page.image.width() / 4, i / page.image.width() / 4);
