@@ -32,6 +32,14 @@ pub struct Args {
     /// Encoder quality (x264/x265 CRF: lower is better, 0 is lossless).
     #[arg(long, default_value_t = 18)]
     crf: u8,
+    /// The output is encoded in parts of this many seconds, kept beside it until it is
+    /// complete: an interrupted run, started again the same way, continues after the last
+    /// finished part.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    segment: f64,
+    /// Discard the parts of an interrupted run and start over.
+    #[arg(long)]
+    restart: bool,
     /// Replace the output if it exists.
     #[arg(long)]
     overwrite: bool,
@@ -39,6 +47,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.scale >= 1, "scale must be at least 1");
+    anyhow::ensure!(
+        args.segment.is_finite() && args.segment > 0.0,
+        "--segment must be a positive number of seconds"
+    );
     anyhow::ensure!(
         args.overwrite || !args.output.exists(),
         "{}: exists (use --overwrite)",
@@ -56,6 +68,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         crf: args.crf,
         temporal: args.temporal,
+        part_seconds: args.segment,
+        restart: args.restart,
     };
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} frames, {per_sec} [{elapsed} < {eta}]")
@@ -66,19 +80,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &args.output,
         method.as_ref(),
         &options,
-        &mut |done, total| {
-            if let Some(total) = total {
+        &mut |progress| {
+            if let Some(total) = progress.total {
                 bar.set_length(total);
             }
-            bar.set_position(done);
+            if bar.position() == 0 && progress.resumed > 0 {
+                bar.println(format!(
+                    "continuing after the {} frames of an interrupted run",
+                    progress.resumed
+                ));
+                bar.set_position(progress.resumed);
+                bar.reset_eta();
+            }
+            bar.set_position(progress.done);
         },
     )?;
     bar.finish_and_clear();
+    let upscaled = stats.frames - stats.resumed;
     eprintln!(
-        "{} frames in {:.1} s ({:.2} frames/s) with {name}",
-        stats.frames,
+        "{upscaled} frames in {:.1} s ({:.2} frames/s) with {name}{}",
         stats.seconds,
-        stats.frames as f64 / stats.seconds
+        upscaled as f64 / stats.seconds,
+        if stats.resumed > 0 {
+            format!(", after {} from an interrupted run", stats.resumed)
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }
