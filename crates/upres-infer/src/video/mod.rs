@@ -17,7 +17,7 @@ use parts::Parts;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use upres_image::{Depth, Image, Layout, Upscaler, io};
 
 /// Frames in flight between the threads: enough to keep each busy, few enough for memory.
@@ -331,6 +331,11 @@ fn settings(
     ))
 }
 
+/// How long a frame's time may lag behind the frame: it is logged before the frame is
+/// written, so only a log that never gives times (an ffmpeg that words `showinfo` otherwise)
+/// takes this long, once; its frames then get the nominal frame length.
+const TIME_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Reads raw frames from the decoder, each with its time from the decoder's log.
 fn read_frames(
     mut pipe: impl Read,
@@ -338,12 +343,22 @@ fn read_frames(
     times: Receiver<Option<i64>>,
     frames: std::sync::mpsc::SyncSender<Decoded>,
 ) {
+    let mut timed = true;
     for index in 0.. {
         let mut rgb = vec![0u8; frame_bytes];
         if pipe.read_exact(&mut rgb).is_err() {
             break;
         }
-        let time = times.recv().ok().flatten();
+        // Waiting without a limit could hang: ffmpeg ends its log only when it exits, and it
+        // cannot exit while its frames are not read.
+        let time = match timed.then(|| times.recv_timeout(TIME_WAIT)) {
+            Some(Ok(time)) => time,
+            Some(Err(RecvTimeoutError::Timeout)) => {
+                timed = false;
+                None
+            }
+            Some(Err(RecvTimeoutError::Disconnected)) | None => None,
+        };
         if frames.send(Decoded { index, time, rgb }).is_err() {
             break;
         }
