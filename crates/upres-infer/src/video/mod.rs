@@ -59,11 +59,9 @@ pub struct VideoInfo {
     pub time_base: String,
     /// The video codec's name (`h264`, `hevc`, `vp9`, ...).
     pub codec: String,
-    pub has_audio: bool,
 }
 
-/// Reads the first video stream's size, rate, frame count and codec, and whether there is
-/// audio.
+/// Reads the first video stream's size, rate, time base, frame count and codec.
 pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
     let name = path.to_string_lossy();
     let probe_err = |reason: String| VideoError::Probe {
@@ -96,21 +94,6 @@ pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| probe_err(format!("no video stream with a {key}")))
     };
-    let audio = run_tool(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-select_streams",
-            "a",
-            "-show_entries",
-            "stream=index",
-            "-of",
-            "csv=p=0",
-            &name,
-        ],
-    )
-    .map_err(|e| probe_err(e.to_string()))?;
     Ok(VideoInfo {
         width: number("width")?,
         height: number("height")?,
@@ -118,7 +101,6 @@ pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
         time_base: field("time_base").unwrap_or_default(),
         frames: field("nb_frames").and_then(|v| v.parse().ok()),
         codec: field("codec_name").unwrap_or_default(),
-        has_audio: !audio.trim().is_empty(),
     })
 }
 
@@ -535,13 +517,7 @@ impl Encoding<'_> {
                 .stream
                 .write_frame((time - encoder.start) as u64, &rgb);
             if let Err(e) = written {
-                // A closed pipe means the encoder stopped: its message says why.
-                let what = format!("encoding part {part}");
-                encoder.process.finish(&what, None)?;
-                return Err(VideoError::Tool {
-                    tool: "ffmpeg",
-                    reason: format!("{what}: {e}"),
-                });
+                return Err(stopped(&mut encoder.process, part, e));
             }
         }
         // The run failed elsewhere: the open part is dropped unfinished, its ffmpeg killed.
@@ -567,14 +543,7 @@ impl Encoding<'_> {
         let header = RawVideoWriter::new(pipe, self.size.0, self.size.1);
         let stream = match header {
             Ok(stream) => stream,
-            Err(e) => {
-                let what = format!("encoding part {index}");
-                process.finish(&what, None)?;
-                return Err(VideoError::Tool {
-                    tool: "ffmpeg",
-                    reason: format!("{what}: {e}"),
-                });
-            }
+            Err(e) => return Err(stopped(&mut process, index, e)),
         };
         Ok(PartEncoder {
             index,
@@ -598,8 +567,21 @@ impl Encoding<'_> {
     }
 }
 
-/// Joins the parts, each lasting until the next starts, with the input's audio, into a
-/// temporary file renamed to `output` when complete.
+/// Why writing frames to part `index`'s encoder failed: a closed pipe means the encoder
+/// stopped, and its own message says why.
+fn stopped(encoder: &mut Process, index: u64, error: std::io::Error) -> VideoError {
+    let what = format!("encoding part {index}");
+    match encoder.finish(&what, None) {
+        Err(stopped) => stopped,
+        Ok(()) => VideoError::Tool {
+            tool: "ffmpeg",
+            reason: format!("{what}: {error}"),
+        },
+    }
+}
+
+/// Joins the parts, each lasting until the next starts, with the input's audio, into a file
+/// in the parts folder renamed to `output` when complete.
 fn join_parts(
     input: &Path,
     output: &Path,
@@ -607,7 +589,7 @@ fn join_parts(
     starts: &[i64],
 ) -> Result<(), VideoError> {
     let list = parts.list(starts)?;
-    let temp = temp_path(output);
+    let temp = parts.joined();
     let mut command = Command::new("ffmpeg");
     command.args(["-v", "error", "-y"]);
     if starts[0] != 0 {
@@ -635,15 +617,4 @@ fn join_parts(
         let _ = std::fs::remove_file(&temp);
     }
     joined
-}
-
-/// A hidden name beside `output` with its extension, so ffmpeg picks the same container.
-fn temp_path(output: &Path) -> PathBuf {
-    let name = output
-        .file_name()
-        .map_or_else(|| "video".to_string(), |n| n.to_string_lossy().into_owned());
-    let extension = output
-        .extension()
-        .map_or_else(|| "mp4".to_string(), |e| e.to_string_lossy().into_owned());
-    output.with_file_name(format!(".{name}.upres-tmp.{extension}"))
 }

@@ -90,6 +90,11 @@ impl Parts {
             .join(format!("part-{index:06}.unfinished.{}", self.extension))
     }
 
+    /// Where the joined parts are written before they become the output.
+    pub fn joined(&self) -> PathBuf {
+        self.dir.join(format!("joined.{}", self.extension))
+    }
+
     /// Writes the concat demuxer's list of the parts, each lasting until the next one starts
     /// (`starts`: each part's first frame time in microseconds), so that the joined video
     /// keeps every frame's time. Returns the list's path.
