@@ -17,7 +17,8 @@ use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::{BatchNorm, PRelu, PaddingConfig2d};
 use upres_kernels::{
     Act, FeatureMap, PackedConv, PackedConvTranspose, QuantizedConv, Quantizer, WinogradConv,
-    conv_transpose2d, conv2d, conv2d_int8, conv3x3_winograd, pointwise, reshape,
+    WinogradInt8Conv, conv_transpose2d, conv2d, conv2d_int8, conv3x3_winograd,
+    conv3x3_winograd_int8, pointwise, reshape,
 };
 use upres_models::{Activation, SrModel, SrOps, Upsample, layer_values as values};
 
@@ -28,6 +29,7 @@ enum Packed {
     Conv(PackedConv),
     Winograd(WinogradConv),
     Int8(QuantizedConv),
+    Int8Winograd(WinogradInt8Conv),
     ConvTranspose(PackedConvTranspose),
     /// Per-channel values: PReLU slopes, or batch norm's scale and shift.
     Channels(Vec<f32>, Vec<f32>),
@@ -80,27 +82,27 @@ fn conv_parts(layer: &Conv2d) -> ([usize; 4], Vec<f32>, Option<Vec<f32>>) {
     ([co, ci, k, pad], values(layer.weight.val()), bias)
 }
 
+/// Whether a convolution of these shapes runs as Winograd F(2x2, 3x3): it pays off once the
+/// channel products dominate its transforms.
+fn suits_winograd([co, ci, k, pad]: [usize; 4]) -> bool {
+    k == 3 && pad == 1 && ci >= WINOGRAD_MIN_CHANNELS && co >= WINOGRAD_MIN_CHANNELS
+}
+
 fn pack_conv(layer: &Conv2d, winograd: bool) -> Packed {
-    let ([co, ci, k, pad], weight, bias) = conv_parts(layer);
-    // Winograd pays off once the channel products dominate its transforms.
-    let wide = ci >= WINOGRAD_MIN_CHANNELS && co >= WINOGRAD_MIN_CHANNELS;
-    if winograd && k == 3 && pad == 1 && wide {
+    let (shape @ [co, ci, k, pad], weight, bias) = conv_parts(layer);
+    if winograd && suits_winograd(shape) {
         return Packed::Winograd(WinogradConv::new(&weight, bias.as_deref(), co, ci));
     }
     Packed::Conv(PackedConv::new(&weight, bias.as_deref(), co, ci, k, pad))
 }
 
-fn pack_int8(layer: &Conv2d, input: Quantizer) -> Packed {
-    let ([co, ci, k, pad], weight, bias) = conv_parts(layer);
-    Packed::Int8(QuantizedConv::new(
-        &weight,
-        bias.as_deref(),
-        co,
-        ci,
-        k,
-        pad,
-        input,
-    ))
+fn pack_int8(layer: &Conv2d, input: Quantizer, winograd: bool) -> Packed {
+    let (shape @ [co, ci, k, pad], weight, bias) = conv_parts(layer);
+    let conv = QuantizedConv::new(&weight, bias.as_deref(), co, ci, k, pad, input);
+    if winograd && suits_winograd(shape) {
+        return Packed::Int8Winograd(WinogradInt8Conv::new(&conv));
+    }
+    Packed::Int8(conv)
 }
 
 /// Input and output channels from which 3x3 convolutions run as Winograd F(2x2, 3x3).
@@ -211,11 +213,12 @@ impl SrOps for FastOps {
             inputs.entry(id).or_default().record(&x);
         }
         let packed = match self.int8.get(&id) {
-            Some(&input) => self.packed(id, || pack_int8(layer, input)),
+            Some(&input) => self.packed(id, || pack_int8(layer, input, self.winograd)),
             None => self.packed(id, || pack_conv(layer, self.winograd)),
         };
         match &*packed {
             Packed::Int8(conv) => conv2d_int8(&x, conv),
+            Packed::Int8Winograd(conv) => conv3x3_winograd_int8(&x, conv),
             Packed::Conv(conv) => conv2d(x, conv),
             Packed::Winograd(conv) => conv3x3_winograd(x, conv),
             _ => unreachable!("a convolution's id packs a convolution"),

@@ -77,6 +77,7 @@ pub struct QuantizedConv {
     scales: Vec<f32>,
     /// Per output channel: the bias, less what the input's zero point adds to the sum.
     offsets: Vec<f32>,
+    bias: Vec<f32>,
 }
 
 impl QuantizedConv {
@@ -129,12 +130,50 @@ impl QuantizedConv {
             weights,
             scales,
             offsets,
+            bias: (0..channels_out)
+                .map(|o| bias.map_or(0.0, |b| b[o]))
+                .collect(),
         }
     }
 
     /// Output channels.
     pub fn channels_out(&self) -> usize {
         self.channels_out
+    }
+
+    /// Input channels.
+    pub fn channels_in(&self) -> usize {
+        self.channels_in
+    }
+
+    /// The kernel's side.
+    pub fn kernel(&self) -> usize {
+        self.kernel
+    }
+
+    /// Zero pixels on every side.
+    pub fn pad(&self) -> usize {
+        self.pad
+    }
+
+    /// How the input is quantized.
+    pub fn input(&self) -> Quantizer {
+        self.input
+    }
+
+    /// The quantized weight from input channel `i` to output channel `o` at `(ky, kx)`.
+    pub fn weight(&self, o: usize, i: usize, ky: usize, kx: usize) -> i8 {
+        self.weights[o * self.channel_len() + ky * self.span + kx * self.channels_in + i]
+    }
+
+    /// The real value of one step of output channel `o`'s weights.
+    pub fn weight_step(&self, o: usize) -> f32 {
+        self.scales[o] / self.input.scale
+    }
+
+    /// The real bias of every output channel.
+    pub fn bias(&self) -> &[f32] {
+        &self.bias
     }
 
     fn channel_len(&self) -> usize {
@@ -144,6 +183,11 @@ impl QuantizedConv {
 
 /// Byte maps of finished convolutions, reused by the next ones.
 static POOL: BufferPool<u8> = BufferPool::new(64 << 20);
+
+/// Returns a byte map to the pool.
+pub(crate) fn recycle(bytes: Vec<u8>) {
+    POOL.give(bytes);
+}
 
 /// A buffer of `len` copies of `fill`, recycled from the pool when one is large enough.
 fn filled_buffer(len: usize, fill: u8) -> Vec<u8> {
@@ -156,7 +200,12 @@ fn filled_buffer(len: usize, fill: u8) -> Vec<u8> {
 /// `x`'s images as bytes by `quantizer`, NHWC with a border of `pad` pixels, the border and
 /// the slack after the last image (read, times zero weights, by the micro-kernel) holding the
 /// zero point.
-fn quantize_map(x: &FeatureMap, quantizer: Quantizer, pad: usize, slack: usize) -> Vec<u8> {
+pub(crate) fn quantize_map(
+    x: &FeatureMap,
+    quantizer: Quantizer,
+    pad: usize,
+    slack: usize,
+) -> Vec<u8> {
     let (h, w, c) = (x.height(), x.width(), x.channels());
     let row = (w + 2 * pad) * c;
     let image = (h + 2 * pad) * row;
@@ -216,7 +265,7 @@ pub fn conv2d_int8(x: &FeatureMap, conv: &QuantizedConv) -> FeatureMap {
     for_each_band(&mut out, wp, |img, y0, rows| {
         conv_rows(&input[img * image..], conv, &offsets, &geometry, y0, rows);
     });
-    POOL.give(input);
+    recycle(input);
     out
 }
 
@@ -474,15 +523,13 @@ mod tests {
             .iter()
             .map(|&v| (f32::from(q.quantize(v)) - f32::from(q.zero_point)) * q.scale)
             .collect();
-        let len = conv.channel_len();
         let mut w = vec![0.0; weight.len()];
         for o in 0..co {
-            let step = conv.scales[o] / q.scale;
             for i in 0..ci {
                 for ky in 0..k {
                     for kx in 0..k {
-                        let packed = conv.weights[o * len + ky * conv.span + kx * ci + i];
-                        w[((o * ci + i) * k + ky) * k + kx] = f32::from(packed) * step;
+                        w[((o * ci + i) * k + ky) * k + kx] =
+                            f32::from(conv.weight(o, i, ky, kx)) * conv.weight_step(o);
                     }
                 }
             }

@@ -11,6 +11,8 @@
 //!   output channels as dot products over contiguous kernel-row spans; transposed
 //!   convolution.
 //! - [`int8`]: INT8 convolution for quantized models: bytes in, `f32` out.
+//! - [`winograd_int8`]: the same INT8 convolutions, 3x3 ones by Winograd F(2x2, 3x3) in
+//!   exact 16-bit arithmetic.
 //! - [`pointwise`]: activations (vectorised `exp` for tanh and sigmoid), sums, scalings.
 //! - [`reshape`]: pixel (un)shuffle, nearest and bilinear upsampling, channel concatenation,
 //!   global pooling.
@@ -29,9 +31,11 @@ pub mod simd;
 #[cfg(test)]
 mod testing;
 pub mod winograd;
+pub mod winograd_int8;
 
 pub use conv::{PackedConv, PackedConvTranspose, conv_transpose2d, conv2d};
 pub use feature::{BORDER, FeatureMap};
 pub use int8::{QuantizedConv, Quantizer, conv2d_int8};
 pub use pointwise::Act;
 pub use winograd::{WinogradConv, conv3x3_winograd};
+pub use winograd_int8::{WinogradInt8Conv, conv3x3_winograd_int8};

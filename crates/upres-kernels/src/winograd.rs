@@ -15,12 +15,12 @@ const _: () = assert!(BORDER == 2, "the tile indexing below assumes a border of 
 use crate::simd::simd_fn;
 
 /// Output channels per micro-tile (two AVX2 vectors).
-const LANES: usize = 16;
+pub(crate) const LANES: usize = 16;
 /// Tiles per micro-tile.
-const TILE: usize = 6;
+pub(crate) const TILE: usize = 6;
 /// Tiles transformed and multiplied together: the transformed inputs and products of a chunk
 /// (16 x 24 x channels each) stay in L2.
-const CHUNK: usize = 24;
+pub(crate) const CHUNK: usize = 24;
 
 /// A 3x3 convolution's weights transformed for F(2x2, 3x3): `[16][c][co rounded up to 16]`.
 #[derive(Debug, Clone)]
@@ -224,17 +224,28 @@ simd_fn! {
 /// `m[t][o] = sum over i of v[t][i] * u[i][o]` for `count` tiles (`po` output channels, a
 /// multiple of 16).
 fn multiply(v: &[f32], u: &[f32], c: usize, po: usize, count: usize, m: &mut [f32]) {
+    for_each_micro_tile(po, count, |block, t, rows| {
+        micro_tile(
+            &v[t * c..],
+            c,
+            &u[block..],
+            po,
+            &mut m[t * po + block..],
+            rows,
+        );
+    });
+}
+
+/// Calls `tile(block, t, rows)` for the micro-tiles that cover `count` tiles by `po` output
+/// channels: 16 channels from `block` by `rows` (at most 6) tiles from `t`.
+pub(crate) fn for_each_micro_tile(
+    po: usize,
+    count: usize,
+    mut tile: impl FnMut(usize, usize, usize),
+) {
     for block in (0..po).step_by(LANES) {
         for t in (0..count).step_by(TILE) {
-            let rows = TILE.min(count - t);
-            micro_tile(
-                &v[t * c..],
-                c,
-                &u[block..],
-                po,
-                &mut m[t * po + block..],
-                rows,
-            );
+            tile(block, t, TILE.min(count - t));
         }
     }
 }
