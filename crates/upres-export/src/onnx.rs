@@ -275,9 +275,9 @@ impl SrOps for OnnxOps {
         }
     }
 
-    fn concat_channels(&self, xs: Vec<OnnxValue>) -> OnnxValue {
+    fn concat_channels(&self, xs: &[OnnxValue]) -> OnnxValue {
         let channels = xs.iter().map(|x| x.channels).sum();
-        let names = xs.into_iter().map(|x| x.name).collect();
+        let names = xs.iter().map(|x| x.name.clone()).collect();
         OnnxValue {
             name: self.node("Concat", names, vec![int("axis", 1)]),
             channels,

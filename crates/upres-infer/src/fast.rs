@@ -277,8 +277,8 @@ impl SrOps for FastOps {
         reshape::mul_per_channel(x, &gate)
     }
 
-    fn concat_channels(&self, xs: Vec<FeatureMap>) -> FeatureMap {
-        reshape::concat_channels(&xs)
+    fn concat_channels(&self, xs: &[FeatureMap]) -> FeatureMap {
+        reshape::concat_channels(xs)
     }
 
     fn pixel_shuffle(&self, x: FeatureMap, factor: usize) -> FeatureMap {

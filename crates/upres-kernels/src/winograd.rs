@@ -2,10 +2,13 @@
 //! Algorithms for Convolutional Neural Networks", CVPR 2016): each 2x2 block of outputs is
 //! computed from a 4x4 input tile with 16 multiplications per channel pair instead of 36.
 //!
-//! Per row of tiles: the input tiles are transformed (`V = Bᵀ d B`, channels contiguous),
+//! Per row of tiles: the input tiles are transformed (`V = Bᵀ d B`, channels contiguous;
+//! `Bᵀ d` once per pixel column, shared by the two tiles that read it),
 //! 16 matrix products `M[k] = V[k] · U[k]` over the channels (`U = G g Gᵀ`, packed once per
 //! layer) run on a 6 tiles x 16 output channels AVX2 micro-kernel, and the outputs are
 //! transformed back (`Y = Aᵀ M A`) with the bias added.
+
+use std::ops::{Add, Sub};
 
 use rayon::prelude::*;
 
@@ -108,17 +111,20 @@ pub fn conv3x3_winograd(x: FeatureMap, conv: &WinogradConv) -> FeatureMap {
 
 /// A task's working memory, reused across its tile rows.
 struct Scratch {
+    /// `Bᵀ d` of every pixel column the tile row reads: `[4][columns][c]`.
+    columns: Vec<f32>,
     /// Transformed input tiles of a chunk: `[16][CHUNK][c]`.
     v: Vec<f32>,
     /// Their products with the weights: `[16][CHUNK][padded co]`.
     m: Vec<f32>,
-    /// One tile's 2x2 outputs, each `co` values.
+    /// One tile's 2x2 outputs, each `co` values, for tiles cut by the map's edge.
     y: [Vec<f32>; 4],
 }
 
 impl Scratch {
     fn new(conv: &WinogradConv) -> Self {
         Self {
+            columns: Vec::new(),
             v: vec![0.0; 16 * CHUNK * conv.channels_in],
             m: vec![0.0; 16 * CHUNK * conv.padded_out],
             y: std::array::from_fn(|_| vec![0.0; conv.channels_out]),
@@ -138,22 +144,24 @@ fn tile_row(
     let (c, co, po) = (conv.channels_in, conv.channels_out, conv.padded_out);
     let w = x.width();
     let tiles = w.div_ceil(2);
-    let out_row = (w + 4) * co;
-    let Scratch { v, m, y } = scratch;
-    // The 4 input rows of this tile row, from one above its first output row; each starts
-    // one pixel left of the first output column.
-    let input: Vec<&[f32]> = (0..4)
-        .map(|r| {
-            let row = x.padded_row(img, 2 * ty + r + x.pad() - 1);
-            &row[(x.pad() - 1) * c..]
-        })
-        .collect();
+    let Scratch { columns, v, m, y } = scratch;
+    // The 4 input rows of this tile row, from one above its first output row, each from one
+    // pixel left of the first output column: Bᵀ d once per pixel column, which neighbouring
+    // tiles share.
+    let span = (2 * tiles + 2) * c;
+    let d = std::array::from_fn(|r| {
+        let row = x.padded_row(img, 2 * ty + r + x.pad() - 1);
+        &row[(x.pad() - 1) * c..][..span]
+    });
+    columns.resize(4 * span, 0.0);
+    transform_columns(d, columns);
+    let mut rows = OutputRows::new(rows, w, co);
     for first in (0..tiles).step_by(CHUNK) {
         let count = CHUNK.min(tiles - first);
         for t in 0..count {
-            let col = 2 * (first + t) * c;
-            let d: [&[f32]; 4] = std::array::from_fn(|r| &input[r][col..col + 4 * c]);
-            transform_input(d, c, CHUNK * c, &mut v[t * c..]);
+            let at = 2 * (first + t) * c;
+            let d = std::array::from_fn(|r| &columns[r * span + at..][..4 * c]);
+            transform_rows(d, c, CHUNK * c, &mut v[t * c..]);
         }
         for k in 0..16 {
             let u = &conv.transformed[k * c * po..][..c * po];
@@ -162,46 +170,129 @@ fn tile_row(
             multiply(vk, u, c, po, count, mk);
         }
         for t in 0..count {
-            let xo = 2 * (first + t);
-            transform_output(&m[t * po..], CHUNK * po, &conv.bias[..co], y);
-            for (r, out) in rows.chunks_exact_mut(out_row).enumerate() {
-                for dx in 0..2.min(w - xo) {
-                    out[(xo + dx + 2) * co..][..co].copy_from_slice(&y[2 * r + dx]);
+            let m = &m[t * po..];
+            rows.store(2 * (first + t), y, |y| {
+                transform_output(m, CHUNK * po, &conv.bias[..co], y)
+            });
+        }
+    }
+}
+
+/// The one or two padded output rows of a tile row, written tile by tile.
+pub(crate) struct OutputRows<'a> {
+    row0: &'a mut [f32],
+    row1: &'a mut [f32],
+    width: usize,
+    channels: usize,
+}
+
+impl<'a> OutputRows<'a> {
+    /// `rows`: one or two padded output rows of `width` pixels of `channels`.
+    pub(crate) fn new(rows: &'a mut [f32], width: usize, channels: usize) -> Self {
+        let (row0, row1) = rows.split_at_mut((width + 2 * BORDER) * channels);
+        Self {
+            row0,
+            row1,
+            width,
+            channels,
+        }
+    }
+
+    /// Has `transform` write the 2x2 outputs of the tile at column `xo` (top left, top
+    /// right, bottom left, bottom right): straight into the rows when the tile lies inside
+    /// them, else into `scratch`, copied from there as far as the rows go.
+    #[inline(always)]
+    pub(crate) fn store(
+        &mut self,
+        xo: usize,
+        scratch: &mut [Vec<f32>; 4],
+        transform: impl FnOnce([&mut [f32]; 4]),
+    ) {
+        let co = self.channels;
+        let at = (xo + BORDER) * co;
+        if xo + 1 < self.width && !self.row1.is_empty() {
+            let (y00, y01) = self.row0[at..at + 2 * co].split_at_mut(co);
+            let (y10, y11) = self.row1[at..at + 2 * co].split_at_mut(co);
+            transform([y00, y01, y10, y11]);
+            return;
+        }
+        let [y00, y01, y10, y11] = scratch;
+        transform([y00, y01, y10, y11]);
+        for (r, out) in [&mut *self.row0, &mut *self.row1].into_iter().enumerate() {
+            if !out.is_empty() {
+                for dx in 0..2.min(self.width - xo) {
+                    out[at + dx * co..][..co].copy_from_slice(&scratch[2 * r + dx]);
                 }
             }
         }
     }
 }
 
-simd_fn! {
-    /// `V = Bᵀ d B` for one tile, channels in the inner loop: `d[r]` holds the tile's row
-    /// `r` (4 pixels x `c`), and `V[k]` is written at `out[k * stride..][..c]`, with
-    /// Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
-    fn transform_input(d: [&[f32]; 4], c: usize, stride: usize, out: &mut [f32]) {
-        // Bᵀ d: combinations of rows, one pixel column at a time.
-        let mut t = [[0.0f32; 4]; 4];
+/// `Bᵀ d` for whole rows of pixels, `widen`ed first: `d[r]` holds row `r`, and row `k` of the
+/// product is written at `out[k * len..][..len]`, with
+/// Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+#[inline(always)]
+pub(crate) fn b_transpose_rows<S: Copy, T>(d: [&[S]; 4], out: &mut [T], widen: impl Fn(S) -> T)
+where
+    T: Copy + Add<Output = T> + Sub<Output = T>,
+{
+    let len = d[0].len();
+    let (t0, rest) = out.split_at_mut(len);
+    let (t1, rest) = rest.split_at_mut(len);
+    let (t2, t3) = rest.split_at_mut(len);
+    let (d0, d1, d2, d3) = (&d[0][..len], &d[1][..len], &d[2][..len], &d[3][..len]);
+    for i in 0..len {
+        let (a, b, e, f) = (widen(d0[i]), widen(d1[i]), widen(d2[i]), widen(d3[i]));
+        t0[i] = a - e;
+        t1[i] = b + e;
+        t2[i] = e - b;
+        t3[i] = b - f;
+    }
+}
+
+/// `V = (Bᵀ d) B` for one tile, channels in the inner loop: `t[r]` holds row `r` of `Bᵀ d`
+/// (4 pixels x `c`), and `V[k]` is written at `out[k * stride..][..c]`.
+#[inline(always)]
+pub(crate) fn times_b<T>(t: [&[T]; 4], c: usize, stride: usize, out: &mut [T])
+where
+    T: Copy + Add<Output = T> + Sub<Output = T>,
+{
+    for (r, row) in t.iter().enumerate() {
+        let (p0, p1, p2, p3) = (
+            &row[..c],
+            &row[c..2 * c],
+            &row[2 * c..3 * c],
+            &row[3 * c..4 * c],
+        );
         for i in 0..c {
-            for (col, tc) in t.iter_mut().enumerate() {
-                let (a, b, e, f) = (d[0][col * c + i], d[1][col * c + i], d[2][col * c + i], d[3][col * c + i]);
-                *tc = [a - e, b + e, e - b, b - f];
-            }
-            // (Bᵀ d) B: the same combinations of columns.
-            for r in 0..4 {
-                let (a, b, e, f) = (t[0][r], t[1][r], t[2][r], t[3][r]);
-                out[(r * 4) * stride + i] = a - e;
-                out[(r * 4 + 1) * stride + i] = b + e;
-                out[(r * 4 + 2) * stride + i] = e - b;
-                out[(r * 4 + 3) * stride + i] = b - f;
-            }
+            let (a, b, e, f) = (p0[i], p1[i], p2[i], p3[i]);
+            out[(r * 4) * stride + i] = a - e;
+            out[(r * 4 + 1) * stride + i] = b + e;
+            out[(r * 4 + 2) * stride + i] = e - b;
+            out[(r * 4 + 3) * stride + i] = b - f;
         }
     }
 }
 
 simd_fn! {
+    /// [`b_transpose_rows`] of `f32` rows.
+    fn transform_columns(d: [&[f32]; 4], out: &mut [f32]) {
+        b_transpose_rows(d, out, |x| x);
+    }
+}
+
+simd_fn! {
+    /// [`times_b`] of `f32` values.
+    fn transform_rows(t: [&[f32]; 4], c: usize, stride: usize, out: &mut [f32]) {
+        times_b(t, c, stride, out);
+    }
+}
+
+simd_fn! {
     /// `Y = Aᵀ M A + bias` for one tile, channels in the inner loop: `M[k]` is read at
-    /// `m[k * stride..][..co]`, and `y[2 r + c]` receives output row `r`, column `c`, with
-    /// Aᵀ = [1 1 1 0; 0 1 -1 -1].
-    fn transform_output(m: &[f32], stride: usize, bias: &[f32], y: &mut [Vec<f32>; 4]) {
+    /// `m[k * stride..][..co]`, and `y` receives the outputs (top left, top right, bottom
+    /// left, bottom right), with Aᵀ = [1 1 1 0; 0 1 -1 -1].
+    fn transform_output(m: &[f32], stride: usize, bias: &[f32], y: [&mut [f32]; 4]) {
         let [y00, y01, y10, y11] = y;
         for (o, &b) in bias.iter().enumerate() {
             let mut s = [[0.0f32; 4]; 2];

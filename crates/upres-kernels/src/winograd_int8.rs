@@ -14,7 +14,9 @@ use rayon::prelude::*;
 use crate::feature::{BORDER, FeatureMap};
 use crate::int8::{QuantizedConv, Quantizer, quantize_map};
 use crate::simd::simd_fn;
-use crate::winograd::{CHUNK, LANES, TILE, for_each_micro_tile};
+use crate::winograd::{
+    CHUNK, LANES, OutputRows, TILE, b_transpose_rows, for_each_micro_tile, times_b,
+};
 
 /// Input channels up to which the 32-bit sums cannot overflow: each product pair adds at most
 /// 2 * 1020 * 1143 to them.
@@ -159,18 +161,16 @@ fn tile_row(
     rows: &mut [f32],
     scratch: &mut Scratch,
 ) {
-    let (c, co, po) = (conv.channels_in, conv.channels_out, conv.padded_out);
+    let (c, po) = (conv.channels_in, conv.padded_out);
     let c2 = c.next_multiple_of(2);
     let tiles = w.div_ceil(2);
-    let out_row = (w + 2 * BORDER) * co;
     let Scratch { columns, v, m, y } = scratch;
     // Bᵀ d once per pixel column (padded columns 1 ..= 2 tiles + 2), which neighbouring
     // tiles share.
     let span = (2 * tiles + 2) * c;
     columns.resize(4 * span, 0);
-    let d = lines.map(|line| &line[c..c + span]);
-    transform_columns(d, span, columns);
-    let (row0, row1) = rows.split_at_mut(out_row.min(rows.len()));
+    transform_columns(lines.map(|line| &line[c..c + span]), columns);
+    let mut rows = OutputRows::new(rows, w, conv.channels_out);
     for first in (0..tiles).step_by(CHUNK) {
         let count = CHUNK.min(tiles - first);
         for t in 0..count {
@@ -185,61 +185,25 @@ fn tile_row(
             multiply(vk, u, c2 / 2, po, count, mk);
         }
         for t in 0..count {
-            let xo = 2 * (first + t);
-            let at = (xo + BORDER) * co;
             let m = &m[t * po..];
-            if xo + 1 < w && !row1.is_empty() {
-                // A whole tile: straight into the output rows.
-                let (y00, y01) = row0[at..at + 2 * co].split_at_mut(co);
-                let (y10, y11) = row1[at..at + 2 * co].split_at_mut(co);
-                transform_output(m, CHUNK * po, conv, [y00, y01, y10, y11]);
-                continue;
-            }
-            let [y00, y01, y10, y11] = y;
-            transform_output(m, CHUNK * po, conv, [y00, y01, y10, y11]);
-            for (r, out) in [&mut *row0, &mut *row1].into_iter().enumerate() {
-                if out.is_empty() {
-                    continue;
-                }
-                for dx in 0..2.min(w - xo) {
-                    out[at + dx * co..][..co].copy_from_slice(&y[2 * r + dx]);
-                }
-            }
+            rows.store(2 * (first + t), y, |y| {
+                transform_output(m, CHUNK * po, conv, y)
+            });
         }
     }
 }
 
 simd_fn! {
-    /// `Bᵀ d` for whole rows of pixels: `d[r]` holds row `r` (`len` values), and row `k` of
-    /// the product is written at `out[k * len..][..len]`, with
-    /// Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
-    fn transform_columns(d: [&[u8]; 4], len: usize, out: &mut [i16]) {
-        let (t0, rest) = out.split_at_mut(len);
-        let (t1, rest) = rest.split_at_mut(len);
-        let (t2, t3) = rest.split_at_mut(len);
-        for i in 0..len {
-            let [a, b, e, f] = d.map(|row| i16::from(row[i]));
-            t0[i] = a - e;
-            t1[i] = b + e;
-            t2[i] = e - b;
-            t3[i] = b - f;
-        }
+    /// [`b_transpose_rows`] of bytes, in 16 bits.
+    fn transform_columns(d: [&[u8]; 4], out: &mut [i16]) {
+        b_transpose_rows(d, out, i16::from);
     }
 }
 
 simd_fn! {
-    /// `V = (Bᵀ d) B` for one tile, channels in the inner loop: `t[r]` holds row `r` of `Bᵀ d`
-    /// (4 pixels x `c`), and `V[k]` is written at `out[k * stride..][..c]`.
+    /// [`times_b`] of 16-bit values.
     fn transform_rows(t: [&[i16]; 4], c: usize, stride: usize, out: &mut [i16]) {
-        for (r, row) in t.iter().enumerate() {
-            for i in 0..c {
-                let (a, b, e, f) = (row[i], row[c + i], row[2 * c + i], row[3 * c + i]);
-                out[(r * 4) * stride + i] = a - e;
-                out[(r * 4 + 1) * stride + i] = b + e;
-                out[(r * 4 + 2) * stride + i] = e - b;
-                out[(r * 4 + 3) * stride + i] = b - f;
-            }
-        }
+        times_b(t, c, stride, out);
     }
 }
 

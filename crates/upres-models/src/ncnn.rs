@@ -624,10 +624,10 @@ impl SrOps for GraphOps {
         self.other("channel attention", vec![x, gate])
     }
 
-    fn concat_channels(&self, xs: Vec<usize>) -> usize {
-        match xs.as_slice() {
+    fn concat_channels(&self, xs: &[usize]) -> usize {
+        match xs {
             [one] => *one,
-            _ => self.push(Op::Concat, xs),
+            _ => self.push(Op::Concat, xs.to_vec()),
         }
     }
 

@@ -71,8 +71,9 @@ pub trait SrOps {
     fn global_mean(&self, x: Self::Tensor) -> Self::Tensor;
     /// `x * gate`, with `gate` of shape `[N, C, 1, 1]` (channel attention).
     fn mul_per_channel(&self, x: Self::Tensor, gate: Self::Tensor) -> Self::Tensor;
-    /// Concatenation along channels.
-    fn concat_channels(&self, xs: Vec<Self::Tensor>) -> Self::Tensor;
+    /// Concatenation along channels (borrowed: dense blocks concatenate the same maps again
+    /// and again, and the CPU engine's maps are not cheap to clone).
+    fn concat_channels(&self, xs: &[Self::Tensor]) -> Self::Tensor;
     /// `[N, C * r^2, H, W]` to `[N, C, H * r, W * r]`.
     fn pixel_shuffle(&self, x: Self::Tensor, factor: usize) -> Self::Tensor;
     /// `[N, C, H * r, W * r]` to `[N, C * r^2, H, W]`.
@@ -138,8 +139,8 @@ impl SrOps for BurnOps {
         x * gate
     }
 
-    fn concat_channels(&self, xs: Vec<Tensor<4>>) -> Tensor<4> {
-        Tensor::cat(xs, 1)
+    fn concat_channels(&self, xs: &[Tensor<4>]) -> Tensor<4> {
+        Tensor::cat(xs.to_vec(), 1)
     }
 
     fn pixel_shuffle(&self, x: Tensor<4>, factor: usize) -> Tensor<4> {
@@ -286,7 +287,7 @@ impl SrOps for CostOps {
         x
     }
 
-    fn concat_channels(&self, xs: Vec<[usize; 4]>) -> [usize; 4] {
+    fn concat_channels(&self, xs: &[[usize; 4]]) -> [usize; 4] {
         let [n, _, h, w] = xs[0];
         self.produced([n, xs.iter().map(|x| x[1]).sum(), h, w])
     }

@@ -110,10 +110,10 @@ impl DenseBlock {
     pub fn run<O: SrOps>(&self, ops: &O, x: O::Tensor) -> O::Tensor {
         let mut features = vec![x.clone()];
         for layer in [&self.conv1, &self.conv2, &self.conv3, &self.conv4] {
-            let h = ops.conv2d(layer, ops.concat_channels(features.clone()));
+            let h = ops.conv2d(layer, ops.concat_channels(&features));
             features.push(ops.activation(Activation::LeakyRelu(SLOPE), h));
         }
-        let out = ops.conv2d(&self.conv5, ops.concat_channels(features));
+        let out = ops.conv2d(&self.conv5, ops.concat_channels(&features));
         ops.add(ops.mul_scalar(out, RESIDUAL_SCALE), x)
     }
 }

@@ -131,7 +131,7 @@ impl UNetSr {
         let mut h = skips.pop().expect("the coarsest level's");
         for (level, skip) in self.up.iter().rev().zip(skips.into_iter().rev()) {
             let expanded = ops.pixel_shuffle(ops.conv2d(&level.expand, h), 2);
-            h = relu(ops.conv2d(&level.fuse, ops.concat_channels(vec![expanded, skip])));
+            h = relu(ops.conv2d(&level.fuse, ops.concat_channels(&[expanded, skip])));
         }
         ops.pixel_shuffle(ops.conv2d(&self.upsampler, h), self.shuffle.upscale_factor)
     }
