@@ -1,10 +1,11 @@
 //! INT8 3x3 convolutions by Winograd F(2x2, 3x3) in exact integer arithmetic.
 //!
 //! The model is the one [`crate::int8`] runs: bytes quantized per tensor, weights per output
-//! channel; only the arithmetic differs. With `d` the input tile less its zero point and `g`
-//! the 8-bit kernel, `V = Bᵀ d B` and `U = (2G) g (2G)ᵀ` are integers (B has entries 0 and ±1,
-//! 2G entries 0, 1 and 2), bounded by 4 * 255 = 1020 and 9 * 127 = 1143, so both fit 16 bits,
-//! and `Aᵀ [Σ U V] A` is exactly 4 times the direct convolution's sum. The channel products
+//! channel; only the arithmetic differs. With `d` a tile of input bytes and `g` the 8-bit
+//! kernel, `V = Bᵀ d B` and `U = (2G) g (2G)ᵀ` are integers (B has entries 0 and ±1, 2G
+//! entries 0, 1 and 2), bounded by 4 * 255 = 1020 and 9 * 127 = 1143, so both fit 16 bits,
+//! and `Aᵀ [Σ U V] A`, less the zero point's share, is exactly 4 times the direct
+//! convolution's sum. The channel products
 //! run on `vpmaddwd` (16 multiply-adds of 16-bit pairs per instruction, twice the lanes of an
 //! fp32 FMA) and need 16 of them per 2x2 outputs where the direct kernel needs 36: where
 //! AVX2 lacks VNNI this is what makes INT8 pay against fp32 Winograd.
