@@ -23,7 +23,7 @@ pub(crate) const LANES: usize = 16;
 pub(crate) const TILE: usize = 6;
 /// Tiles transformed and multiplied together: the transformed inputs and products of a chunk
 /// (16 x 24 x channels each) stay in L2.
-pub(crate) const CHUNK: usize = 24;
+const CHUNK: usize = 24;
 
 /// A 3x3 convolution's weights transformed for F(2x2, 3x3): `[16][c][co rounded up to 16]`.
 #[derive(Debug, Clone)]
@@ -91,95 +91,178 @@ pub fn conv3x3_winograd(x: FeatureMap, conv: &WinogradConv) -> FeatureMap {
     // Tiles read 4x4 pixels from one pixel above and left of their outputs; a border of 2
     // lets the last tile of an odd size read zeros past the edge.
     let x = if x.pad() >= 2 { x } else { x.with_pad(2) };
-    let [n, _, h, w] = x.dims();
-    let co = conv.channels_out;
-    let mut out = FeatureMap::for_overwrite(n, h, w, co, BORDER);
-    let out_row = (w + 4) * co;
+    let [n, c, h, w] = x.dims();
+    let pad = x.pad();
+    convolve(conv, n, h, w, |img, y| {
+        &x.padded_row(img, y + pad - 1)[(pad - 1) * c..]
+    })
+}
+
+/// What differs between the `f32` and the INT8 F(2x2, 3x3) convolutions: the numbers each
+/// step works in, and the steps written for them.
+pub(crate) trait TileArithmetic: Sync {
+    /// An input value: `f32`, or a quantized byte.
+    type Pixel: Copy + Sync;
+    /// A transformed input value.
+    type Value: Copy + Default + Send;
+    /// A sum of channel products.
+    type Sum: Copy + Default + Send;
+
+    fn channels_in(&self) -> usize;
+    /// Values per transformed tile: the input channels, rounded up as the products need.
+    fn tile_len(&self) -> usize;
+    fn channels_out(&self) -> usize;
+    /// Output channels rounded up to [`LANES`].
+    fn padded_out(&self) -> usize;
+    /// `Bᵀ d` of whole rows ([`b_transpose_rows`]).
+    fn transform_columns(&self, d: [&[Self::Pixel]; 4], out: &mut [Self::Value]);
+    /// `(Bᵀ d) B` of one tile ([`times_b`]), `V[k]` written `stride` apart.
+    fn transform_rows(&self, t: [&[Self::Value]; 4], stride: usize, out: &mut [Self::Value]);
+    /// `M[k] = V[k] U[k]` for the first `count` tiles of a chunk.
+    fn multiply(&self, k: usize, v: &[Self::Value], count: usize, m: &mut [Self::Sum]);
+    /// `Y = Aᵀ M A`, scaled and biased, of one tile (`M[k]` read `stride` apart).
+    fn transform_output(&self, m: &[Self::Sum], stride: usize, y: [&mut [f32]; 4]);
+}
+
+/// The convolution of `n` images of `h` x `w` pixels by `conv`, with a border of [`BORDER`]
+/// on the output: `row(img, y)` is padded input row `y` of image `img` (row 0 the first
+/// image row less one), from one pixel left of the first image column, reaching at least
+/// `2 ceil(w / 2) + 2` pixels.
+pub(crate) fn convolve<'a, K: TileArithmetic>(
+    conv: &K,
+    n: usize,
+    h: usize,
+    w: usize,
+    row: impl Fn(usize, usize) -> &'a [K::Pixel] + Sync,
+) -> FeatureMap
+where
+    K::Pixel: 'a,
+{
+    let mut out = FeatureMap::for_overwrite(n, h, w, conv.channels_out(), BORDER);
+    let out_row = (w + 2 * BORDER) * conv.channels_out();
     for img in 0..n {
-        let x = &x;
-        let image = out.image_mut(img);
-        image[2 * out_row..(h + 2) * out_row]
+        out.image_mut(img)[BORDER * out_row..(h + BORDER) * out_row]
             .par_chunks_mut(2 * out_row)
             .enumerate()
             .for_each_init(
                 || Scratch::new(conv),
-                |scratch, (ty, rows)| tile_row(x, conv, img, ty, rows, scratch),
+                |scratch, (ty, rows)| {
+                    let lines = std::array::from_fn(|r| row(img, 2 * ty + r));
+                    tile_row(conv, lines, w, rows, scratch);
+                },
             );
     }
     out
 }
 
 /// A task's working memory, reused across its tile rows.
-struct Scratch {
+struct Scratch<V, S> {
     /// `Bᵀ d` of every pixel column the tile row reads: `[4][columns][c]`.
-    columns: Vec<f32>,
-    /// Transformed input tiles of a chunk: `[16][CHUNK][c]`.
-    v: Vec<f32>,
+    columns: Vec<V>,
+    /// Transformed input tiles of a chunk: `[16][CHUNK][tile length]`.
+    v: Vec<V>,
     /// Their products with the weights: `[16][CHUNK][padded co]`.
-    m: Vec<f32>,
+    m: Vec<S>,
     /// One tile's 2x2 outputs, each `co` values, for tiles cut by the map's edge.
     y: [Vec<f32>; 4],
 }
 
-impl Scratch {
-    fn new(conv: &WinogradConv) -> Self {
+impl<V: Copy + Default, S: Copy + Default> Scratch<V, S> {
+    fn new<K: TileArithmetic<Value = V, Sum = S>>(conv: &K) -> Self {
         Self {
             columns: Vec::new(),
-            v: vec![0.0; 16 * CHUNK * conv.channels_in],
-            m: vec![0.0; 16 * CHUNK * conv.padded_out],
-            y: std::array::from_fn(|_| vec![0.0; conv.channels_out]),
+            v: vec![V::default(); 16 * CHUNK * conv.tile_len()],
+            m: vec![S::default(); 16 * CHUNK * conv.padded_out()],
+            y: std::array::from_fn(|_| vec![0.0; conv.channels_out()]),
         }
     }
 }
 
-/// Output rows `2 ty` and `2 ty + 1` (`rows` holds one or two padded output rows).
-fn tile_row(
-    x: &FeatureMap,
-    conv: &WinogradConv,
-    img: usize,
-    ty: usize,
+/// Output rows `2 ty` and `2 ty + 1` (`rows` holds one or two padded output rows) from the 4
+/// input rows `lines` from one above the first of them.
+fn tile_row<K: TileArithmetic>(
+    conv: &K,
+    lines: [&[K::Pixel]; 4],
+    w: usize,
     rows: &mut [f32],
-    scratch: &mut Scratch,
+    scratch: &mut Scratch<K::Value, K::Sum>,
 ) {
-    let (c, co, po) = (conv.channels_in, conv.channels_out, conv.padded_out);
-    let w = x.width();
+    let (c, len, po) = (conv.channels_in(), conv.tile_len(), conv.padded_out());
     let tiles = w.div_ceil(2);
     let Scratch { columns, v, m, y } = scratch;
-    // The 4 input rows of this tile row, from one above its first output row, each from one
-    // pixel left of the first output column: Bᵀ d once per pixel column, which neighbouring
-    // tiles share.
+    // Bᵀ d once per pixel column, which neighbouring tiles share.
     let span = (2 * tiles + 2) * c;
-    let d = std::array::from_fn(|r| {
-        let row = x.padded_row(img, 2 * ty + r + x.pad() - 1);
-        &row[(x.pad() - 1) * c..][..span]
-    });
-    columns.resize(4 * span, 0.0);
-    transform_columns(d, columns);
-    let mut rows = OutputRows::new(rows, w, co);
+    columns.resize(4 * span, K::Value::default());
+    conv.transform_columns(lines.map(|line| &line[..span]), columns);
+    let mut rows = OutputRows::new(rows, w, conv.channels_out());
     for first in (0..tiles).step_by(CHUNK) {
         let count = CHUNK.min(tiles - first);
         for t in 0..count {
             let at = 2 * (first + t) * c;
             let d = std::array::from_fn(|r| &columns[r * span + at..][..4 * c]);
-            transform_rows(d, c, CHUNK * c, &mut v[t * c..]);
+            conv.transform_rows(d, CHUNK * len, &mut v[t * len..]);
         }
         for k in 0..16 {
-            let u = &conv.transformed[k * c * po..][..c * po];
-            let vk = &v[k * CHUNK * c..][..CHUNK * c];
-            let mk = &mut m[k * CHUNK * po..][..CHUNK * po];
-            multiply(vk, u, c, po, count, mk);
+            let vk = &v[k * CHUNK * len..][..CHUNK * len];
+            conv.multiply(k, vk, count, &mut m[k * CHUNK * po..][..CHUNK * po]);
         }
         for t in 0..count {
             let m = &m[t * po..];
             rows.store(2 * (first + t), y, |y| {
-                transform_output(m, CHUNK * po, &conv.bias[..co], y)
+                conv.transform_output(m, CHUNK * po, y)
             });
         }
     }
 }
 
+impl TileArithmetic for WinogradConv {
+    type Pixel = f32;
+    type Value = f32;
+    type Sum = f32;
+
+    fn channels_in(&self) -> usize {
+        self.channels_in
+    }
+
+    fn tile_len(&self) -> usize {
+        self.channels_in
+    }
+
+    fn channels_out(&self) -> usize {
+        self.channels_out
+    }
+
+    fn padded_out(&self) -> usize {
+        self.padded_out
+    }
+
+    fn transform_columns(&self, d: [&[f32]; 4], out: &mut [f32]) {
+        transform_columns(d, out);
+    }
+
+    fn transform_rows(&self, t: [&[f32]; 4], stride: usize, out: &mut [f32]) {
+        transform_rows(t, self.channels_in, stride, out);
+    }
+
+    fn multiply(&self, k: usize, v: &[f32], count: usize, m: &mut [f32]) {
+        let (c, po) = (self.channels_in, self.padded_out);
+        multiply(
+            v,
+            &self.transformed[k * c * po..][..c * po],
+            c,
+            po,
+            count,
+            m,
+        );
+    }
+
+    fn transform_output(&self, m: &[f32], stride: usize, y: [&mut [f32]; 4]) {
+        transform_output(m, stride, &self.bias[..self.channels_out], y);
+    }
+}
+
 /// The one or two padded output rows of a tile row, written tile by tile.
-pub(crate) struct OutputRows<'a> {
+struct OutputRows<'a> {
     row0: &'a mut [f32],
     row1: &'a mut [f32],
     width: usize,
@@ -188,7 +271,7 @@ pub(crate) struct OutputRows<'a> {
 
 impl<'a> OutputRows<'a> {
     /// `rows`: one or two padded output rows of `width` pixels of `channels`.
-    pub(crate) fn new(rows: &'a mut [f32], width: usize, channels: usize) -> Self {
+    fn new(rows: &'a mut [f32], width: usize, channels: usize) -> Self {
         let (row0, row1) = rows.split_at_mut((width + 2 * BORDER) * channels);
         Self {
             row0,
@@ -202,7 +285,7 @@ impl<'a> OutputRows<'a> {
     /// right, bottom left, bottom right): straight into the rows when the tile lies inside
     /// them, else into `scratch`, copied from there as far as the rows go.
     #[inline(always)]
-    pub(crate) fn store(
+    fn store(
         &mut self,
         xo: usize,
         scratch: &mut [Vec<f32>; 4],

@@ -10,13 +10,11 @@
 //! fp32 FMA) and need 16 of them per 2x2 outputs where the direct kernel needs 36: where
 //! AVX2 lacks VNNI this is what makes INT8 pay against fp32 Winograd.
 
-use rayon::prelude::*;
-
-use crate::feature::{BORDER, FeatureMap};
+use crate::feature::FeatureMap;
 use crate::int8::{QuantizedConv, Quantizer, quantize_map};
 use crate::simd::simd_fn;
 use crate::winograd::{
-    CHUNK, LANES, OutputRows, TILE, b_transpose_rows, for_each_micro_tile, times_b,
+    LANES, TILE, TileArithmetic, b_transpose_rows, convolve, for_each_micro_tile, times_b,
 };
 
 /// Input channels up to which the 32-bit sums cannot overflow: each product pair adds at most
@@ -104,7 +102,7 @@ impl WinogradInt8Conv {
 }
 
 /// The INT8 convolution of `x` by `conv` (3x3, padding 1), dequantized, with a border of
-/// [`BORDER`].
+/// [`BORDER`](crate::BORDER).
 pub fn conv3x3_winograd_int8(x: &FeatureMap, conv: &WinogradInt8Conv) -> FeatureMap {
     assert_eq!(x.channels(), conv.channels_in, "input channels");
     let [n, c, h, w] = x.dims();
@@ -112,85 +110,51 @@ pub fn conv3x3_winograd_int8(x: &FeatureMap, conv: &WinogradInt8Conv) -> Feature
     // the zero point lets the last tile of an odd size read past the edge.
     let bytes = quantize_map(x, conv.input, 2, 0);
     let (row, image) = ((w + 4) * c, (h + 4) * (w + 4) * c);
-    let mut out = FeatureMap::for_overwrite(n, h, w, conv.channels_out, BORDER);
-    let out_row = (w + 2 * BORDER) * conv.channels_out;
-    for img in 0..n {
-        let input = &bytes[img * image..][..image];
-        out.image_mut(img)[BORDER * out_row..(h + BORDER) * out_row]
-            .par_chunks_mut(2 * out_row)
-            .enumerate()
-            .for_each_init(
-                || Scratch::new(conv),
-                |scratch, (ty, rows)| {
-                    let lines = std::array::from_fn(|r| &input[(2 * ty + 1 + r) * row..][..row]);
-                    tile_row(lines, w, conv, rows, scratch);
-                },
-            );
-    }
+    let out = convolve(conv, n, h, w, |img, y| {
+        &bytes[img * image + (y + 1) * row..][c..row]
+    });
     crate::int8::recycle(bytes);
     out
 }
 
-/// A task's working memory, reused across its tile rows.
-struct Scratch {
-    /// `Bᵀ d` of every pixel column the tile row reads: `[4][columns][c]`.
-    columns: Vec<i16>,
-    /// Transformed input tiles of a chunk: `[16][CHUNK][pairs * 2]`.
-    v: Vec<i16>,
-    /// Their products with the weights: `[16][CHUNK][padded co]`.
-    m: Vec<i32>,
-    /// One tile's 2x2 outputs, each `co` values.
-    y: [Vec<f32>; 4],
-}
+impl TileArithmetic for WinogradInt8Conv {
+    type Pixel = u8;
+    type Value = i16;
+    type Sum = i32;
 
-impl Scratch {
-    fn new(conv: &WinogradInt8Conv) -> Self {
-        Self {
-            columns: Vec::new(),
-            v: vec![0; 16 * CHUNK * conv.channels_in.next_multiple_of(2)],
-            m: vec![0; 16 * CHUNK * conv.padded_out],
-            y: std::array::from_fn(|_| vec![0.0; conv.channels_out]),
-        }
+    fn channels_in(&self) -> usize {
+        self.channels_in
     }
-}
 
-/// The two output rows of one tile row from its four padded byte rows.
-fn tile_row(
-    lines: [&[u8]; 4],
-    w: usize,
-    conv: &WinogradInt8Conv,
-    rows: &mut [f32],
-    scratch: &mut Scratch,
-) {
-    let (c, po) = (conv.channels_in, conv.padded_out);
-    let c2 = c.next_multiple_of(2);
-    let tiles = w.div_ceil(2);
-    let Scratch { columns, v, m, y } = scratch;
-    // Bᵀ d once per pixel column (padded columns 1 ..= 2 tiles + 2), which neighbouring
-    // tiles share.
-    let span = (2 * tiles + 2) * c;
-    columns.resize(4 * span, 0);
-    transform_columns(lines.map(|line| &line[c..c + span]), columns);
-    let mut rows = OutputRows::new(rows, w, conv.channels_out);
-    for first in (0..tiles).step_by(CHUNK) {
-        let count = CHUNK.min(tiles - first);
-        for t in 0..count {
-            let at = 2 * (first + t) * c;
-            let d = std::array::from_fn(|r| &columns[r * span + at..][..4 * c]);
-            transform_rows(d, c, CHUNK * c2, &mut v[t * c2..]);
-        }
-        for k in 0..16 {
-            let u = &conv.transformed[k * c2 * po..][..c2 * po];
-            let vk = &v[k * CHUNK * c2..][..CHUNK * c2];
-            let mk = &mut m[k * CHUNK * po..][..CHUNK * po];
-            multiply(vk, u, c2 / 2, po, count, mk);
-        }
-        for t in 0..count {
-            let m = &m[t * po..];
-            rows.store(2 * (first + t), y, |y| {
-                transform_output(m, CHUNK * po, conv, y)
-            });
-        }
+    /// Whole pairs of channels, for `vpmaddwd`.
+    fn tile_len(&self) -> usize {
+        self.channels_in.next_multiple_of(2)
+    }
+
+    fn channels_out(&self) -> usize {
+        self.channels_out
+    }
+
+    fn padded_out(&self) -> usize {
+        self.padded_out
+    }
+
+    fn transform_columns(&self, d: [&[u8]; 4], out: &mut [i16]) {
+        transform_columns(d, out);
+    }
+
+    fn transform_rows(&self, t: [&[i16]; 4], stride: usize, out: &mut [i16]) {
+        transform_rows(t, self.channels_in, stride, out);
+    }
+
+    fn multiply(&self, k: usize, v: &[i16], count: usize, m: &mut [i32]) {
+        let (len, po) = (self.tile_len(), self.padded_out);
+        let u = &self.transformed[k * len * po..][..len * po];
+        multiply(v, u, len / 2, po, count, m);
+    }
+
+    fn transform_output(&self, m: &[i32], stride: usize, y: [&mut [f32]; 4]) {
+        transform_output(m, stride, self, y);
     }
 }
 
