@@ -453,12 +453,17 @@ pub fn write(path: &Path, image: &Image, metadata: &Metadata, options: WriteOpti
             reason,
         }
     })?;
+    write_bytes(path, &bytes, options.overwrite)
+}
+
+/// Writes a finished file's bytes to `path` atomically (under a temporary name in the same
+/// folder, then renamed); without `overwrite` an existing file is an error.
+pub fn write_bytes(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
     let mut tmp = temp_file_beside(path)?;
     let io_err = |e| ImageError::io(path, e);
-    tmp.write_all(&bytes).map_err(io_err)?;
+    tmp.write_all(bytes).map_err(io_err)?;
     tmp.as_file().sync_all().map_err(io_err)?;
-    persist(tmp.into_temp_path(), path, options.overwrite)?;
-    Ok(())
+    persist(tmp.into_temp_path(), path, overwrite)
 }
 
 /// A temporary file in `path`'s folder, so that the final rename stays on one file system.

@@ -184,6 +184,43 @@ pub struct DatasetScores {
     pub images: Vec<ImageScores>,
 }
 
+/// One benchmark image through a method: the reference, the input and the output.
+#[derive(Clone, Debug)]
+pub struct Restoration {
+    /// The HR image, cropped to a multiple of the scale.
+    pub high: Image,
+    /// The LR input made from it.
+    pub low: Image,
+    /// The method's output, rounded to the HR depth as a saved file would be.
+    pub restored: Image,
+}
+
+/// Runs `method` on image `index` of `dataset` at `scale`, as [`evaluate`] does for each image.
+pub fn restore(
+    method: &dyn Upscaler,
+    dataset: &Dataset,
+    index: usize,
+    scale: usize,
+    source: LowResSource,
+) -> Result<Restoration, EvalError> {
+    let high = dataset.high_res(index, scale)?;
+    let low = dataset.low_res(index, &high, scale, source)?;
+    let mut restored = method
+        .upscale(&low, scale)
+        .map_err(|e| EvalError::Method {
+            method: method.name(),
+            image: stem(&dataset.high_res[index]),
+            reason: e.to_string(),
+        })?
+        .to_depth(high.depth());
+    restored.quantize();
+    Ok(Restoration {
+        high,
+        low,
+        restored,
+    })
+}
+
 /// Runs `method` over every image of `dataset` at `scale` and scores it under the papers'
 /// protocol (or RGB). The method's output is rounded to the HR depth, as a saved file would be.
 pub fn evaluate(
@@ -211,18 +248,12 @@ pub fn evaluate_with(
     };
     let mut images = Vec::with_capacity(dataset.len());
     for (index, name) in dataset.image_names().enumerate() {
-        let high = dataset.high_res(index, scale)?;
-        let low = dataset.low_res(index, &high, scale, source)?;
+        let Restoration { high, restored, .. } = restore(method, dataset, index, scale, source)?;
         let method_err = |reason: String| EvalError::Method {
             method: method.name(),
             image: name.clone(),
             reason,
         };
-        let mut restored = method
-            .upscale(&low, scale)
-            .map_err(|e| method_err(e.to_string()))?
-            .to_depth(high.depth());
-        restored.quantize();
         let scores = compare(&restored, &high, protocol).map_err(|e| method_err(e.to_string()))?;
         let perceptual = match perceptual {
             Some(metric) => {

@@ -27,6 +27,8 @@ enum Command {
     Downscale(commands::downscale::Args),
     /// Score a method on benchmark datasets under the papers' protocol.
     Eval(commands::eval::Args),
+    /// Write an HTML and Markdown report: scores beside the papers', crops side by side.
+    Report(commands::report::Args),
     /// Rendered text: make pages to train on, score methods on edges and characters.
     Text(commands::text::Args),
     /// List the built-in models and every architecture with its parameter count per scale;
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Video(args) => commands::video::run(args),
         Command::Downscale(args) => commands::downscale::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Report(args) => commands::report::run(args),
         Command::Text(args) => commands::text::run(args),
         Command::Models(args) => commands::models::run(args),
         Command::Info(args) => commands::info::run(args),

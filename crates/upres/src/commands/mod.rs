@@ -7,6 +7,7 @@ pub mod import;
 pub mod info;
 pub mod models;
 pub mod quantize;
+pub mod report;
 pub mod search;
 pub mod serve;
 pub mod text;
