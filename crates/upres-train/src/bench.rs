@@ -10,16 +10,18 @@ use crate::error::TrainError;
 use crate::loss::{L1, Loss};
 use crate::trainer::optimize;
 
-/// Times `steps` training steps of `name` at `scale` on batches of `batch` LR patches of
-/// `patch` pixels, after one untimed warm-up step.
+/// Times `steps` training steps of `name` at `scale` on `device` on batches of `batch` LR
+/// patches of `patch` pixels, after one untimed warm-up step. Each step ends by reading the
+/// loss, so that a GPU's queued work is inside the time.
 pub fn step_times(
+    device: &Device,
     name: &str,
     scale: usize,
     batch: usize,
     patch: usize,
     steps: usize,
 ) -> Result<Vec<Duration>, TrainError> {
-    let device = Device::flex().autodiff();
+    let device = device.clone().autodiff();
     let mut model = upres_models::build(name, scale, &device)?;
     let mut optimizer = AdamConfig::new().init();
     let side = model.input_side(patch);
@@ -38,7 +40,8 @@ pub fn step_times(
     for step in 0..=steps {
         let started = Instant::now();
         let loss = L1.forward(model.forward(input.clone())?, target.clone());
-        model = optimize(model, &mut optimizer, loss, 1e-4);
+        model = optimize(model, &mut optimizer, loss.clone(), 1e-4);
+        loss.into_scalar::<f32>();
         if step > 0 {
             times.push(started.elapsed());
         }

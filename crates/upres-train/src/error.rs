@@ -25,6 +25,8 @@ pub enum TrainError {
     Eval(#[from] upres_metrics::evaluate::EvalError),
     #[error("checkpoint {}: {message}", path.display())]
     Checkpoint { path: PathBuf, message: String },
+    #[error("device {name}: {message}")]
+    Device { name: String, message: String },
     #[error("teacher {name}: {message}")]
     Teacher { name: String, message: String },
     #[error("the loss became {value} at iteration {iteration}: lower the learning rate")]

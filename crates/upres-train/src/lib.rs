@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod checkpoint;
 pub mod data;
+pub mod device;
 mod error;
 mod export;
 pub mod gan;

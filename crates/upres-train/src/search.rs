@@ -169,6 +169,7 @@ pub fn search(
                 teacher: None,
                 weights_dir: None,
                 stop: options.stop.clone(),
+                device: Device::flex(),
             },
             &mut Silent,
         )?;

@@ -33,7 +33,7 @@ use crate::recipe::Recipe;
 
 /// A model whose outputs the student learns to match (knowledge distillation).
 pub struct Teacher {
-    /// The teacher, on the plain (non-autodiff) device.
+    /// The teacher, on the CPU backend (`Device::flex()`) whatever the training device.
     pub model: SrModel,
     /// Weight of the L1 distance between student and teacher outputs.
     pub weight: f32,
@@ -55,6 +55,9 @@ pub struct RunOptions {
     pub weights_dir: Option<PathBuf>,
     /// Set (by a Ctrl-C handler) to stop after the current step, saving a checkpoint first.
     pub stop: Arc<AtomicBool>,
+    /// Where the model trains ([`crate::device::training_device`]); validation runs on the
+    /// CPU engine.
+    pub device: Device,
 }
 
 /// What the loop reports as it goes (a progress bar, a log).
@@ -91,7 +94,7 @@ pub fn train(
 ) -> Result<Outcome, TrainError> {
     let scale = recipe.model.scale;
     let total = recipe.train.iterations;
-    let plain = Device::flex();
+    let plain = options.device.clone();
     let device = plain.clone().autodiff();
     let checkpoint = Checkpoint::new(&options.out);
 
@@ -207,7 +210,7 @@ pub fn train(
         let output = model.network.forward(input);
         let mut loss = objective.forward(output.clone(), target.clone());
         if let Some(teacher) = &options.teacher {
-            let guide = teacher_output(teacher, &rgb_batch, model.color(), &plain, &device)?;
+            let guide = teacher_output(teacher, &rgb_batch, model.color(), &device)?;
             loss = loss + L1.forward(output.clone(), guide).mul_scalar(teacher.weight);
         }
         if let Some(adversary) = &adversary {
@@ -390,13 +393,12 @@ fn teacher_output(
     teacher: &Teacher,
     rgb_batch: &Batch,
     student: ColorSpace,
-    plain: &Device,
     device: &Device,
 ) -> Result<Tensor<4>, TrainError> {
     let batch = in_color(rgb_batch, teacher.model.color());
     let output = teacher
         .model
-        .forward(input_tensor(&batch, &teacher.model, plain))
+        .forward(input_tensor(&batch, &teacher.model, &Device::flex()))
         .map_err(|e| TrainError::Teacher {
             name: teacher.model.name().into(),
             message: e.to_string(),

@@ -86,6 +86,7 @@ fn options(out: &Path, resume: bool, stop: Arc<AtomicBool>) -> RunOptions {
                 }),
         ),
         stop,
+        device: burn::tensor::Device::flex(),
     }
 }
 

@@ -12,11 +12,16 @@ pub struct Args {
     /// Timed steps (after one warm-up step).
     #[arg(long, default_value_t = 5)]
     steps: usize,
+    /// Where to train (see `upres train --device`).
+    #[arg(long, default_value = "flex")]
+    device: String,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.steps > 0, "--steps must be positive");
+    let device = upres_train::device::training_device(&args.device)?;
     let mut times: Vec<f64> = step_times(
+        &device,
         &args.arch.model,
         args.arch.scale,
         args.batch,
@@ -29,7 +34,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     println!(
-        "upres (burn flex) {} x{} batch {} patch {}: median {median:.3} s/step ({:.3} it/s) over {} steps",
+        "upres (burn {}) {} x{} batch {} patch {}: median {median:.3} s/step ({:.3} it/s) over {} steps",
+        args.device,
         args.arch.model,
         args.arch.scale,
         args.batch,

@@ -36,6 +36,10 @@ pub struct Args {
     /// $UPRES_WEIGHTS_DIR, else ~/.local/share/upres/weights).
     #[arg(long)]
     weights_dir: Option<PathBuf>,
+    /// Where to train: flex (the CPU backend), or with a build that has the feature, tch
+    /// (LibTorch on the CPU), tch-cuda[:N] (LibTorch on CUDA GPU N), wgpu.
+    #[arg(long, default_value = "flex")]
+    device: String,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -63,6 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })
         .transpose()?;
 
+    let device = upres_train::device::training_device(&args.device)?;
     let stop = super::stop_on_ctrl_c()?;
 
     let mut bar = Bar::new();
@@ -80,6 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             teacher,
             weights_dir: args.weights_dir,
             stop,
+            device,
         },
         &mut bar,
     )?;
