@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Train an EDSR-PyTorch model on paired HR/LR folders: the PyTorch side of like-for-like runs.
+"""Train a reference PyTorch model on paired HR/LR folders: the PyTorch side of like-for-like runs.
 
 The LR folder holds, under the same file names, the HR images downscaled by MATLAB-compatible
 bicubic (`upres downscale --modcrop`), so both frameworks see the same pairs. The recipe is
 EDSR's: random LR patches with the matching HR patches, flips and 90-degree rotations, L1 loss,
-Adam (betas 0.9/0.999), cosine-annealed learning rate. The result is an EDSR-PyTorch
-`state_dict` that `upres models import --model edsr-baseline` reads.
+Adam (betas 0.9/0.999), learning rate cosine-annealed to --eta-min. `--model espcn-y` trains
+the luma ESPCN of the early papers instead: on BT.601 Y (MATLAB's `rgb2ycbcr`, unrounded, on
+[16/255, 235/255]), as upres's `espcn-y` does. The result is a `state_dict` under the reference
+implementation's key names, which `upres models import --model MODEL --scale S` reads.
 
     python tools/train_reference.py --scale 4 --hr HR_DIR --lr LR_DIR --iters 500 \
         --batch 16 --patch 24 --threads 1 --out edsr_x4.pth
@@ -24,7 +26,18 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_reference import EDSR  # noqa: E402
+from pytorch_reference import EDSR, ESPCN  # noqa: E402
+
+MODELS = {
+    "edsr-baseline": lambda scale: EDSR(scale),
+    "espcn-y": lambda scale: ESPCN(scale, num_channels=1),
+}
+
+
+def luma(rgb):
+    """NCHW RGB in [0, 1] to NCHW BT.601 Y in [0, 1] (MATLAB's `rgb2ycbcr`, unrounded)."""
+    weights = torch.tensor([65.481, 128.553, 24.966]).view(1, 3, 1, 1) / 255.0
+    return (16.0 / 255.0 + (rgb * weights).sum(dim=1, keepdim=True))
 
 
 def load_pairs(hr_dir, lr_dir, scale):
@@ -64,6 +77,7 @@ def batch(pairs, size, patch, scale, rng):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=sorted(MODELS), default="edsr-baseline")
     parser.add_argument("--scale", type=int, required=True)
     parser.add_argument("--hr", required=True)
     parser.add_argument("--lr", required=True)
@@ -71,6 +85,8 @@ def main():
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--patch", type=int, default=48, help="LR patch side")
     parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument("--eta-min", type=float, default=0.0, help="final learning rate")
+    parser.add_argument("--loss", choices=["l1", "mse"], default="l1")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
@@ -84,15 +100,18 @@ def main():
         for hr, lr in load_pairs(args.hr, args.lr, args.scale)
         if min(lr.shape[:2]) >= args.patch
     ]
-    model = EDSR(args.scale)
+    model = MODELS[args.model](args.scale)
+    loss_fn = F.l1_loss if args.loss == "l1" else F.mse_loss
+    to_input = luma if args.model.endswith("-y") else (lambda x: x)
+    floor = args.eta_min / args.learning_rate
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, betas=(0.9, 0.999))
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda i: 0.5 * (1 + math.cos(math.pi * i / args.iters))
+        optimizer, lambda i: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * i / args.iters))
     )
     start = time.time()
     for iteration in range(1, args.iters + 1):
         lr, hr = batch(pairs, args.batch, args.patch, args.scale, rng)
-        loss = F.l1_loss(model(lr), hr)
+        loss = loss_fn(model(to_input(lr)), to_input(hr))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
