@@ -1,10 +1,8 @@
 use std::path::PathBuf;
 use upres_image::degrade::TestDegradation;
-use upres_infer::perceptual::LpipsDistance;
 use upres_metrics::{
     Channel, Dataset, DatasetScores, LowResSource, PerceptualDistance, evaluate_with,
 };
-use upres_models::perceptual::{LpipsNet, weights_dir};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -28,14 +26,8 @@ pub struct Args {
     /// Compare on Y (the papers) or on RGB (BasicSR's default).
     #[arg(long, default_value = "y")]
     channel: Channel,
-    /// Also report LPIPS v0.1 with this trunk (alex, the authors' default, or vgg), on RGB
-    /// with the same border crop.
-    #[arg(long)]
-    lpips: Option<LpipsNet>,
-    /// Folder of the converted ImageNet weights (default: $UPRES_WEIGHTS_DIR, else
-    /// ~/.local/share/upres/weights; `tools/fetch_perceptual_weights.sh DIR` makes it).
-    #[arg(long)]
-    weights_dir: Option<PathBuf>,
+    #[command(flatten)]
+    lpips: super::LpipsArgs,
     /// Also write the results as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -51,13 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (false, TestDegradation::Bi) => LowResSource::Bicubic,
         (false, other) => LowResSource::Degraded(other),
     };
-    let lpips = match args.lpips {
-        Some(net) => Some(LpipsDistance::load(
-            net,
-            &weights_dir(args.weights_dir.as_deref()),
-        )?),
-        None => None,
-    };
+    let lpips = args.lpips.load()?;
     let perceptual = lpips.as_ref().map(|l| l as &dyn PerceptualDistance);
     let perceptual_column = perceptual.map(|p| p.name());
     let suffix = match args.channel {

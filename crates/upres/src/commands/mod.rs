@@ -15,6 +15,7 @@ pub mod train;
 pub mod upscale;
 pub mod video;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -22,7 +23,9 @@ use anyhow::Context;
 use burn::tensor::Device;
 use upres_image::Upscaler;
 use upres_infer::model::{AlphaMode, find_model, open_method};
+use upres_infer::perceptual::LpipsDistance;
 use upres_models::SrModel;
+use upres_models::perceptual::{LpipsNet, weights_dir};
 
 /// The `--model` value, or else the best built-in model at `scale` (bicubic where the zoo
 /// has none).
@@ -58,6 +61,30 @@ pub fn trained_model(name: &str) -> anyhow::Result<SrModel> {
         .ok_or_else(|| {
             anyhow::anyhow!("'{name}' is neither a built-in model nor a model file or training run")
         })
+}
+
+/// The optional LPIPS column of `eval` and `report`.
+#[derive(clap::Args)]
+pub struct LpipsArgs {
+    /// Also report LPIPS v0.1 with this trunk (alex, the authors' default, or vgg), on RGB
+    /// with the same border crop.
+    #[arg(long)]
+    lpips: Option<LpipsNet>,
+    /// Folder of the converted ImageNet weights (default: $UPRES_WEIGHTS_DIR, else
+    /// ~/.local/share/upres/weights; `tools/fetch_perceptual_weights.sh DIR` makes it).
+    #[arg(long)]
+    weights_dir: Option<PathBuf>,
+}
+
+impl LpipsArgs {
+    /// The distance asked for, with its weights loaded.
+    pub fn load(&self) -> anyhow::Result<Option<LpipsDistance>> {
+        let Some(net) = self.lpips else {
+            return Ok(None);
+        };
+        let dir = weights_dir(self.weights_dir.as_deref());
+        Ok(Some(LpipsDistance::load(net, &dir)?))
+    }
 }
 
 /// The architecture a bench command times, with random weights (speed does not depend on

@@ -5,12 +5,10 @@ use upres_image::Interpolation;
 use upres_image::degrade::TestDegradation;
 use upres_image::resize::Filter;
 use upres_infer::model::{AlphaMode, ModelUpscaler};
-use upres_infer::perceptual::LpipsDistance;
 use upres_infer::zoo::{self, Domain};
 use upres_metrics::report::published::published;
 use upres_metrics::report::{self, CropRequest, ReportMethod, ReportOptions};
 use upres_metrics::{Dataset, PerceptualDistance};
-use upres_models::perceptual::{LpipsNet, weights_dir};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -27,12 +25,8 @@ pub struct Args {
     /// Test-set degradations, comma separated: BI, BD, DN, JPEG30 (see `upres eval`).
     #[arg(long, value_delimiter = ',', default_value = "BI")]
     degradation: Vec<TestDegradation>,
-    /// Also report LPIPS v0.1 with this trunk (alex or vgg).
-    #[arg(long)]
-    lpips: Option<LpipsNet>,
-    /// Folder of the converted ImageNet weights (see `upres eval --weights-dir`).
-    #[arg(long)]
-    weights_dir: Option<PathBuf>,
+    #[command(flatten)]
+    lpips: super::LpipsArgs,
     /// A region to show, as IMAGE:X,Y (file stem, top-left corner in HR pixels, moved onto
     /// the grid where every scale's input has whole pixels); repeatable.
     #[arg(long, value_parser = parse_crop)]
@@ -156,13 +150,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             anyhow::bail!("--crop {}: no dataset has an image of that name", crop.name);
         }
     }
-    let lpips = match args.lpips {
-        Some(net) => Some(LpipsDistance::load(
-            net,
-            &weights_dir(args.weights_dir.as_deref()),
-        )?),
-        None => None,
-    };
+    let lpips = args.lpips.load()?;
     let perceptual = lpips.as_ref().map(|l| l as &dyn PerceptualDistance);
     let report = report::build(
         &methods,
