@@ -295,16 +295,31 @@ pub fn find_model(name: &str, device: &Device) -> Result<Option<SrModel>, Upscal
     Ok(None)
 }
 
+/// What a `--model NAME` value names, before it is set up to run.
+pub enum Method {
+    Interpolation(Filter),
+    Model(Box<SrModel>),
+}
+
+impl Method {
+    /// The method on the CPU.
+    pub fn into_upscaler(self, alpha: AlphaMode) -> Box<dyn Upscaler> {
+        match self {
+            Method::Interpolation(filter) => Box::new(Interpolation(filter)),
+            Method::Model(model) => Box::new(ModelUpscaler::new(*model, Device::flex(), alpha)),
+        }
+    }
+}
+
 /// The method `--model NAME` stands for: an interpolation (`bicubic`, `bilinear`,
 /// `lanczos3`, `nearest`), a built-in model of the [`zoo`], an upres weights file, or a
-/// training run's folder (see [`load_model`]), run on the CPU.
-pub fn open_method(name: &str, alpha: AlphaMode) -> Result<Box<dyn Upscaler>, UpscaleError> {
+/// training run's folder (see [`load_model`]).
+pub fn find_method(name: &str) -> Result<Method, UpscaleError> {
     if let Ok(filter) = name.parse::<Filter>() {
-        return Ok(Box::new(Interpolation(filter)));
+        return Ok(Method::Interpolation(filter));
     }
-    let device = Device::flex();
-    if let Some(model) = find_model(name, &device)? {
-        return Ok(Box::new(ModelUpscaler::new(model, device, alpha)));
+    if let Some(model) = find_model(name, &Device::flex())? {
+        return Ok(Method::Model(Box::new(model)));
     }
     if upres_models::spec(name).is_ok() {
         return Err(format!(
@@ -322,6 +337,11 @@ pub fn open_method(name: &str, alpha: AlphaMode) -> Result<Box<dyn Upscaler>, Up
          ({built_in}), a weights file, or a model imported by `upres models import`"
     )
     .into())
+}
+
+/// [`find_method`], run on the CPU.
+pub fn open_method(name: &str, alpha: AlphaMode) -> Result<Box<dyn Upscaler>, UpscaleError> {
+    Ok(find_method(name)?.into_upscaler(alpha))
 }
 
 /// An image as a 1xCxHxW batch in [0, 1] (planar, scaled by its depth).

@@ -1,10 +1,7 @@
 use std::path::PathBuf;
 
-use burn::tensor::Device;
-use upres_image::Interpolation;
 use upres_image::degrade::TestDegradation;
-use upres_image::resize::Filter;
-use upres_infer::model::{AlphaMode, ModelUpscaler};
+use upres_infer::model::{AlphaMode, Method, find_method};
 use upres_infer::zoo::{self, Domain};
 use upres_metrics::report::published::published;
 use upres_metrics::report::{self, CropRequest, ReportMethod, ReportOptions};
@@ -60,22 +57,15 @@ fn parse_crop(text: &str) -> Result<CropRequest, String> {
 /// A method with the figures its paper published (for an architecture with its paper's
 /// hyper-parameters).
 fn report_method(name: &str) -> anyhow::Result<ReportMethod> {
-    if let Ok(filter) = name.parse::<Filter>() {
-        return Ok(ReportMethod {
-            label: name.to_string(),
-            upscaler: Box::new(Interpolation(filter)),
-            published: published(filter.name()),
-        });
-    }
-    let model = super::trained_model(name)?;
-    let published = if model.variant().is_default() {
-        published(model.name())
-    } else {
-        Vec::new()
+    let method = find_method(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let published = match &method {
+        Method::Interpolation(filter) => published(filter.name()),
+        Method::Model(model) if model.variant().is_default() => published(model.name()),
+        Method::Model(_) => Vec::new(),
     };
     Ok(ReportMethod {
         label: name.to_string(),
-        upscaler: Box::new(ModelUpscaler::new(model, Device::flex(), AlphaMode::Model)),
+        upscaler: method.into_upscaler(AlphaMode::Model),
         published,
     })
 }
