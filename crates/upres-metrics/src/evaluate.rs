@@ -242,13 +242,37 @@ pub fn evaluate_with(
     channel: Channel,
     perceptual: Option<&dyn PerceptualDistance>,
 ) -> Result<DatasetScores, EvalError> {
+    evaluate_observed(
+        method,
+        dataset,
+        scale,
+        source,
+        channel,
+        perceptual,
+        &mut |_, _| Ok(()),
+    )
+}
+
+/// [`evaluate_with`], handing each image's [`Restoration`] (with its index) to `observe`, so
+/// that a caller can keep parts of the outputs it scores without running the method again.
+pub fn evaluate_observed(
+    method: &dyn Upscaler,
+    dataset: &Dataset,
+    scale: usize,
+    source: LowResSource,
+    channel: Channel,
+    perceptual: Option<&dyn PerceptualDistance>,
+    observe: &mut dyn FnMut(usize, &Restoration) -> Result<(), EvalError>,
+) -> Result<DatasetScores, EvalError> {
     let protocol = Protocol {
         channel,
         ..Protocol::papers(scale)
     };
     let mut images = Vec::with_capacity(dataset.len());
     for (index, name) in dataset.image_names().enumerate() {
-        let Restoration { high, restored, .. } = restore(method, dataset, index, scale, source)?;
+        let restoration = restore(method, dataset, index, scale, source)?;
+        observe(index, &restoration)?;
+        let Restoration { high, restored, .. } = restoration;
         let method_err = |reason: String| EvalError::Method {
             method: method.name(),
             image: name.clone(),

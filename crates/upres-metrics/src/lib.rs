@@ -14,7 +14,7 @@ pub mod text;
 
 pub use evaluate::{
     Dataset, DatasetScores, EvalError, ImageScores, LowResSource, Restoration, evaluate,
-    evaluate_with, restore,
+    evaluate_observed, evaluate_with, restore,
 };
 pub use perceptual::PerceptualDistance;
 pub use protocol::{Channel, Protocol, Scores, compare};

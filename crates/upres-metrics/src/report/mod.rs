@@ -11,7 +11,9 @@ pub mod regions;
 
 use std::path::Path;
 
-use crate::evaluate::{Dataset, DatasetScores, EvalError, LowResSource, evaluate_with, restore};
+use crate::evaluate::{
+    Dataset, DatasetScores, EvalError, LowResSource, Restoration, evaluate_observed,
+};
 use crate::perceptual::PerceptualDistance;
 use crate::protocol::{Channel, Protocol, compare};
 use grid::Tile;
@@ -156,15 +158,30 @@ pub fn build(
                     TestDegradation::Bi => LowResSource::Bicubic,
                     other => LowResSource::Degraded(other),
                 };
+                let mut grids: Vec<GridBuilder> = regions.iter().map(GridBuilder::new).collect();
                 let mut rows = Vec::new();
                 for method in &at_scale {
-                    let scores = evaluate_with(
+                    let scores = evaluate_observed(
                         method.upscaler.as_ref(),
                         dataset,
                         scale,
                         source,
                         Channel::Y,
                         perceptual,
+                        &mut |index, restoration| {
+                            grids
+                                .iter_mut()
+                                .filter(|g| g.region.image == index)
+                                .try_for_each(|g| {
+                                    g.add(
+                                        &method.label,
+                                        restoration,
+                                        scale,
+                                        degradation,
+                                        options.zoom,
+                                    )
+                                })
+                        },
                     )?;
                     // The papers' figures are for bicubic inputs.
                     let published = (degradation == TestDegradation::Bi)
@@ -184,17 +201,11 @@ pub fn build(
                     degradation,
                     rows,
                 });
-                for region in &regions {
-                    figures.push(figure(
-                        &at_scale,
-                        dataset,
-                        scale,
-                        degradation,
-                        source,
-                        region,
-                        options.zoom,
-                    )?);
-                }
+                figures.extend(
+                    grids
+                        .into_iter()
+                        .map(|g| g.finish(dataset.name(), scale, degradation, options.zoom)),
+                );
             }
         }
     }
@@ -254,27 +265,33 @@ fn chosen_regions(
     Ok(regions)
 }
 
-/// The grid of one region: the input, every method's output, and the reference.
-fn figure(
-    methods: &[&ReportMethod],
-    dataset: &Dataset,
-    scale: usize,
-    degradation: TestDegradation,
-    source: LowResSource,
-    region: &Region,
-    zoom: usize,
-) -> Result<Figure, EvalError> {
-    let Region { x, y, size, .. } = *region;
-    let mut tiles = Vec::with_capacity(methods.len() + 2);
-    let mut high = None;
-    for method in methods {
-        let restoration = restore(
-            method.upscaler.as_ref(),
-            dataset,
-            region.image,
-            scale,
-            source,
-        )?;
+/// The grid of one region, filled as the methods run: the input and the reference from the
+/// first method's run, then one tile per method.
+struct GridBuilder<'a> {
+    region: &'a Region,
+    tiles: Vec<Tile>,
+    reference: Option<Image>,
+}
+
+impl<'a> GridBuilder<'a> {
+    fn new(region: &'a Region) -> Self {
+        Self {
+            region,
+            tiles: Vec::new(),
+            reference: None,
+        }
+    }
+
+    /// Adds the tile of the method `label`, from its run on the region's image.
+    fn add(
+        &mut self,
+        label: &str,
+        restoration: &Restoration,
+        scale: usize,
+        degradation: TestDegradation,
+        zoom: usize,
+    ) -> Result<(), EvalError> {
+        let Region { x, y, size, .. } = *self.region;
         let crop = restoration.restored.crop(x, y, size, size)?;
         let reference = restoration.high.crop(x, y, size, size)?;
         let scores = compare(
@@ -285,8 +302,8 @@ fn figure(
                 ..Protocol::papers(scale)
             },
         )?;
-        if high.is_none() {
-            tiles.push(Tile {
+        if self.reference.is_none() {
+            self.tiles.push(Tile {
                 crop: restoration
                     .low
                     .crop(x / scale, y / scale, size / scale, size / scale)?,
@@ -294,47 +311,57 @@ fn figure(
                 title: "input".into(),
                 caption: format!("{degradation}, 1/{scale} size"),
             });
-            high = Some(reference);
+            self.reference = Some(reference);
         }
-        tiles.push(Tile {
+        self.tiles.push(Tile {
             crop,
             zoom,
-            title: method.label.clone(),
+            title: label.to_string(),
             caption: format!("{:.2} dB", scores.psnr),
         });
+        Ok(())
     }
-    if let Some(reference) = high {
-        tiles.push(Tile {
-            crop: reference,
-            zoom,
-            title: "HR reference".into(),
-            caption: format!("{}, {x},{y}", region.name),
-        });
-    }
-    let file = format!(
-        "{}_x{scale}_{}_{}_{}.png",
-        dataset.name(),
-        degradation,
-        region.kind.name(),
-        region.name
-    )
-    .chars()
-    .map(|c| {
-        if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-            c.to_ascii_lowercase()
-        } else {
-            '_'
+
+    /// The grid with the reference last, and its file name.
+    fn finish(
+        mut self,
+        dataset: &str,
+        scale: usize,
+        degradation: TestDegradation,
+        zoom: usize,
+    ) -> Figure {
+        let region = self.region;
+        if let Some(reference) = self.reference {
+            self.tiles.push(Tile {
+                crop: reference,
+                zoom,
+                title: "HR reference".into(),
+                caption: format!("{}, {},{}", region.name, region.x, region.y),
+            });
         }
-    })
-    .collect();
-    Ok(Figure {
-        dataset: dataset.name().into(),
-        scale,
-        degradation,
-        region: region.clone(),
-        file,
-        grid: grid::compose(&tiles),
-    })
+        let file = format!(
+            "{dataset}_x{scale}_{degradation}_{}_{}.png",
+            region.kind.name(),
+            region.name
+        )
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+        Figure {
+            dataset: dataset.into(),
+            scale,
+            degradation,
+            region: region.clone(),
+            file,
+            grid: grid::compose(&self.tiles),
+        }
+    }
 }
 
 /// Writes the grids, `index.html` and `report.md` into `dir` (made if missing); each file is
