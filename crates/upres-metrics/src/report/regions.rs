@@ -43,12 +43,13 @@ pub struct Region {
 }
 
 impl Region {
-    fn overlaps(&self, other: &Region) -> bool {
-        self.image == other.image
-            && self.x < other.x + other.size
-            && other.x < self.x + self.size
-            && self.y < other.y + other.size
-            && other.y < self.y + self.size
+    /// Whether the square of the same size at `x, y` of image `image` shares a pixel with it.
+    fn overlaps(&self, image: usize, x: usize, y: usize) -> bool {
+        self.image == image
+            && self.x < x + self.size
+            && x < self.x + self.size
+            && self.y < y + self.size
+            && y < self.y + self.size
     }
 }
 
@@ -114,9 +115,9 @@ pub fn pick(
     margin: usize,
 ) -> Result<Vec<Region>, EvalError> {
     let start = margin.div_ceil(align) * align;
-    // (edge score, texture score, region) of every candidate window.
+    // (edge score, texture score, image, x, y) of every candidate window.
     let mut candidates = Vec::new();
-    for (index, name) in dataset.image_names().enumerate() {
+    for index in 0..dataset.len() {
         let high = dataset.high_res(index, align)?;
         let (w, h) = (high.width(), high.height());
         if w < start + size + margin || h < start + size + margin {
@@ -126,40 +127,35 @@ pub fn pick(
         for y in (start..=h - size - margin).step_by(align) {
             for x in (start..=w - size - margin).step_by(align) {
                 let (large, small) = tensor.eigenvalues(x, y, size);
-                let region = |kind| Region {
-                    image: index,
-                    name: name.clone(),
-                    x,
-                    y,
-                    size,
-                    kind,
-                };
-                candidates.push((large - small, small, region(RegionKind::Edges)));
+                candidates.push((large - small, small, index, x, y));
             }
         }
     }
+    let names: Vec<String> = dataset.image_names().collect();
+    let region = |&(_, _, image, x, y): &(f64, f64, usize, usize, usize), kind| Region {
+        image,
+        name: names[image].clone(),
+        x,
+        y,
+        size,
+        kind,
+    };
     let edges = candidates
         .iter()
         .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|c| c.2.clone())
+        .map(|c| region(c, RegionKind::Edges))
         .ok_or_else(|| EvalError::Dataset {
             dataset: dataset.name().into(),
             reason: format!("no image is large enough for a {size}x{size} crop"),
         })?;
     // From another image where the set has one, so that the two crops show two pictures.
-    let elsewhere = candidates.iter().any(|c| c.2.image != edges.image);
+    let elsewhere = candidates.iter().any(|c| c.2 != edges.image);
     let texture = candidates
         .iter()
-        .filter(|c| !c.2.overlaps(&edges) && (!elsewhere || c.2.image != edges.image))
-        .max_by(|a, b| a.1.total_cmp(&b.1));
-    let mut regions = vec![edges];
-    if let Some((_, _, region)) = texture {
-        regions.push(Region {
-            kind: RegionKind::Texture,
-            ..region.clone()
-        });
-    }
-    Ok(regions)
+        .filter(|c| !edges.overlaps(c.2, c.3, c.4) && (!elsewhere || c.2 != edges.image))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|c| region(c, RegionKind::Texture));
+    Ok(std::iter::once(edges).chain(texture).collect())
 }
 
 #[cfg(test)]
