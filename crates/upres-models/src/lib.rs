@@ -30,7 +30,7 @@ pub mod weights;
 pub use arch::SrNetwork;
 pub use error::{ModelError, WeightsError};
 pub use int8::Int8Calibration;
-pub use ops::{Activation, BurnOps, ConvLayer, CostOps, SrOps, Upsample, layer_values};
+pub use ops::{Activation, BurnOps, CastOps, ConvLayer, CostOps, SrOps, Upsample, layer_values};
 pub use registry::{
     ColorSpace, InputKind, ModelEntry, ModelSpec, SrModel, build, build_variant, entries, load,
     load_from, spec, specs,

@@ -6,15 +6,17 @@ use std::time::{Duration, Instant};
 use burn::optim::AdamConfig;
 use burn::tensor::{Device, Distribution, Tensor};
 
+use crate::device::Precision;
 use crate::error::TrainError;
 use crate::loss::{L1, Loss};
 use crate::trainer::optimize;
 
-/// Times `steps` training steps of `name` at `scale` on `device` on batches of `batch` LR
-/// patches of `patch` pixels, after one untimed warm-up step. Each step ends by reading the
-/// loss, so that a GPU's queued work is inside the time.
+/// Times `steps` training steps of `name` at `scale` on `device` in `precision` on batches of
+/// `batch` LR patches of `patch` pixels, after one untimed warm-up step. Each step ends by
+/// reading the loss, so that a GPU's queued work is inside the time.
 pub fn step_times(
     device: &Device,
+    precision: Precision,
     name: &str,
     scale: usize,
     batch: usize,
@@ -39,7 +41,8 @@ pub fn step_times(
     let mut times = Vec::with_capacity(steps);
     for step in 0..=steps {
         let started = Instant::now();
-        let loss = L1.forward(model.forward(input.clone())?, target.clone());
+        let output = precision.forward(&model.network, input.clone());
+        let loss = L1.forward(output, target.clone());
         model = optimize(model, &mut optimizer, loss.clone(), 1e-4);
         loss.into_scalar::<f32>();
         if step > 0 {

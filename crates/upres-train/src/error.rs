@@ -27,6 +27,8 @@ pub enum TrainError {
     Checkpoint { path: PathBuf, message: String },
     #[error("device {name}: {message}")]
     Device { name: String, message: String },
+    #[error("precision {0}: unknown; use f32 or bf16")]
+    Precision(String),
     #[error("teacher {name}: {message}")]
     Teacher { name: String, message: String },
     #[error("the loss became {value} at iteration {iteration}: lower the learning rate")]

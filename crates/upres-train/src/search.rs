@@ -17,6 +17,7 @@ use upres_infer::bench::{Engine, forward_times, input_dims};
 use upres_models::{SrModel, Variant};
 
 use crate::checkpoint::Checkpoint;
+use crate::device::Precision;
 use crate::error::TrainError;
 use crate::plot::{SearchPoint, draw_search};
 use crate::recipe::Recipe;
@@ -170,6 +171,7 @@ pub fn search(
                 weights_dir: None,
                 stop: options.stop.clone(),
                 device: Device::flex(),
+                precision: Precision::F32,
             },
             &mut Silent,
         )?;

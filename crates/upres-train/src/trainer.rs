@@ -24,6 +24,7 @@ use upres_models::{ColorSpace, InputKind, SrModel, SrNetwork};
 
 use crate::checkpoint::{Checkpoint, Progress, TrainingState};
 use crate::data::{Batch, Loader, TrainSet, luma_shape, rgb_planes_to_luma};
+use crate::device::Precision;
 use crate::error::TrainError;
 use crate::gan::Adversary;
 use crate::log::RunLog;
@@ -58,6 +59,8 @@ pub struct RunOptions {
     /// Where the model trains ([`crate::device::training_device`]); validation runs on the
     /// CPU engine.
     pub device: Device,
+    /// What the training step computes in.
+    pub precision: Precision,
 }
 
 /// What the loop reports as it goes (a progress bar, a log).
@@ -207,7 +210,7 @@ pub fn train(
             .rate(recipe.optimizer.lr, progress.iteration, total);
         let input = input_tensor(&batch, &model, &device);
         let target = Tensor::from_data(TensorData::new(batch.hr.clone(), batch.hr_shape), &device);
-        let output = model.network.forward(input);
+        let output = options.precision.forward(&model.network, input);
         let mut loss = objective.forward(output.clone(), target.clone());
         if let Some(teacher) = &options.teacher {
             let guide = teacher_output(teacher, &rgb_batch, model.color(), &device)?;

@@ -1,4 +1,5 @@
-//! A run stopped halfway and resumed ends with the same weights as an uninterrupted run.
+//! Whole training runs: a run stopped halfway and resumed ends with the same weights as an
+//! uninterrupted run, and a mixed-precision run learns as an f32 run does.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use burn::tensor::{Device, Tensor};
 use upres_models::discriminator::{Discriminator, DiscriminatorKind};
 use upres_models::perceptual::WEIGHTS_ENV;
 use upres_models::weights::Source;
+use upres_train::device::Precision;
 use upres_train::{Observer, Recipe, RunOptions, Silent, train};
 
 fn datasets() -> PathBuf {
@@ -87,6 +89,7 @@ fn options(out: &Path, resume: bool, stop: Arc<AtomicBool>) -> RunOptions {
         ),
         stop,
         device: burn::tensor::Device::flex(),
+        precision: Precision::F32,
     }
 }
 
@@ -230,4 +233,29 @@ fn half_run_plus_resume_equals_the_whole_run() {
     let mut other = recipe.clone();
     other.train.seed = 8;
     assert!(train(&other, options(&split, true, Arc::default()), &mut Silent).is_err());
+}
+
+#[test]
+fn a_bf16_run_learns_as_an_f32_run_does() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut recipe = recipe();
+    recipe.train.iterations = 300;
+    recipe.validation.every = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let mut psnr = Vec::new();
+    for precision in [Precision::F32, Precision::Bf16] {
+        let mut options = options(
+            &dir.path().join(format!("{precision:?}")),
+            false,
+            Arc::default(),
+        );
+        options.precision = precision;
+        let outcome = train(&recipe, options, &mut Silent).unwrap();
+        psnr.push(outcome.best.unwrap().0);
+    }
+    eprintln!(
+        "Set5 x2 after 300 iterations: f32 {:.3} dB, bf16 {:.3} dB",
+        psnr[0], psnr[1]
+    );
+    assert!((psnr[0] - psnr[1]).abs() < 0.3, "{psnr:?}");
 }

@@ -1,4 +1,5 @@
 use upres_train::bench::step_times;
+use upres_train::device::Precision;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -15,6 +16,9 @@ pub struct Args {
     /// Where to train (see `upres train --device`).
     #[arg(long, default_value = "flex")]
     device: String,
+    /// f32, or bf16 mixed precision (see `upres train --precision`).
+    #[arg(long, default_value = "f32")]
+    precision: Precision,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -22,6 +26,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let device = upres_train::device::training_device(&args.device)?;
     let mut times: Vec<f64> = step_times(
         &device,
+        args.precision,
         &args.arch.model,
         args.arch.scale,
         args.batch,
@@ -34,8 +39,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     println!(
-        "upres (burn {}) {} x{} batch {} patch {}: median {median:.3} s/step ({:.3} it/s) over {} steps",
+        "upres (burn {}, {}) {} x{} batch {} patch {}: median {median:.3} s/step ({:.3} it/s) over {} steps",
         args.device,
+        args.precision,
         args.arch.model,
         args.arch.scale,
         args.batch,

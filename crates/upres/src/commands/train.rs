@@ -3,6 +3,7 @@ use std::path::PathBuf;
 use indicatif::{ProgressBar, ProgressStyle};
 use upres_infer::model::{load_model, weights_file};
 use upres_metrics::DatasetScores;
+use upres_train::device::Precision;
 use upres_train::{Observer, Recipe, RunOptions, Teacher};
 
 #[derive(clap::Args)]
@@ -40,6 +41,10 @@ pub struct Args {
     /// (LibTorch on the CPU), tch-cuda[:N] (LibTorch on CUDA GPU N), wgpu.
     #[arg(long, default_value = "flex")]
     device: String,
+    /// What the training step computes in: f32, or bf16 (mixed precision: bf16 convolutions,
+    /// f32 weights; pays off on a GPU with `--device tch-cuda`).
+    #[arg(long, default_value = "f32")]
+    precision: Precision,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -86,6 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             weights_dir: args.weights_dir,
             stop,
             device,
+            precision: args.precision,
         },
         &mut bar,
     )?;
