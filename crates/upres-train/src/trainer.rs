@@ -202,6 +202,7 @@ pub fn train(
     let started = Instant::now();
     let elapsed_before = progress.elapsed;
     let mut interrupted = false;
+    let mut losses = PendingLosses::default();
     while progress.iteration < total {
         let rgb_batch = loader.next().expect("the loader never ends")?;
         let batch = in_color(&rgb_batch, model.color());
@@ -219,13 +220,7 @@ pub fn train(
         if let Some(adversary) = &adversary {
             loss = loss + adversary.generator_loss(output.clone(), target.clone())?;
         }
-        let value: f32 = loss.clone().into_scalar();
-        if !value.is_finite() {
-            return Err(TrainError::Diverged {
-                iteration: progress.iteration,
-                value,
-            });
-        }
+        losses.push(progress.iteration + 1, lr, loss.clone());
         model = optimize(model, &mut optimizer, loss, lr);
         if let Some(adversary) = &mut adversary {
             adversary.step(output, target, lr, recipe.optimizer.lr)?;
@@ -234,19 +229,31 @@ pub fn train(
             ema.update(&model.network);
         }
         progress.iteration += 1;
-        log.step(
-            progress.iteration,
-            value,
-            lr,
-            elapsed_before + started.elapsed().as_secs_f64(),
-            recipe.train.log_every,
-        )?;
-        observer.stepped(progress.iteration, value, lr);
 
-        interrupted = options.stop.load(Ordering::Relaxed);
         let due = progress.iteration.is_multiple_of(recipe.validation.every)
             || progress.iteration == total;
+        let mut report = |losses: &mut PendingLosses, observer: &mut dyn Observer| {
+            let seconds = elapsed_before + started.elapsed().as_secs_f64();
+            for (iteration, lr, value) in losses.read()? {
+                log.step(iteration, value, lr, seconds, recipe.train.log_every)?;
+                observer.stepped(iteration, value, lr);
+            }
+            Ok::<_, TrainError>(())
+        };
+        if due
+            || options.stop.load(Ordering::Relaxed)
+            || progress.iteration.is_multiple_of(PendingLosses::EVERY)
+            || progress
+                .iteration
+                .is_multiple_of(recipe.train.log_every.max(1))
+        {
+            report(&mut losses, observer)?;
+        }
+        // Read after the report, where an observer may ask to stop.
+        interrupted = options.stop.load(Ordering::Relaxed);
         if due || interrupted {
+            // Also what a stop asked for since: no unread (perhaps diverged) step is saved.
+            report(&mut losses, observer)?;
             let evaluated = evaluated_model(&model, ema.as_ref());
             let scores = validate(&evaluated, &validation_sets, lpips.as_ref())?;
             let best = progress.record(progress.iteration, scores.first());
@@ -275,6 +282,44 @@ pub fn train(
         interrupted,
         best: progress.best(),
     })
+}
+
+/// Each step's loss, left on the device until several are read at once: reading a value waits
+/// for the device to finish its queued work, and a GPU made to wait every step idles while the
+/// next step is built.
+#[derive(Default)]
+struct PendingLosses(Vec<(usize, f64, Tensor<1>)>);
+
+impl PendingLosses {
+    /// Steps between reads (the progress bar's loss moves every 10), unless a log row, a
+    /// validation or a stop comes first.
+    const EVERY: usize = 10;
+
+    fn push(&mut self, iteration: usize, lr: f64, loss: Tensor<1>) {
+        self.0.push((iteration, lr, loss.detach()));
+    }
+
+    /// `(iteration, learning rate, loss)` of each pending step, oldest first; the first
+    /// non-finite loss is an error.
+    fn read(&mut self) -> Result<Vec<(usize, f64, f32)>, TrainError> {
+        if self.0.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (steps, tensors): (Vec<_>, Vec<_>) = self
+            .0
+            .drain(..)
+            .map(|(iteration, lr, loss)| ((iteration, lr), loss))
+            .unzip();
+        let values = upres_models::layer_values(Tensor::cat(tensors, 0));
+        steps
+            .into_iter()
+            .zip(values)
+            .map(|((iteration, lr), value)| match value.is_finite() {
+                true => Ok((iteration, lr, value)),
+                false => Err(TrainError::Diverged { iteration, value }),
+            })
+            .collect()
+    }
 }
 
 /// Back-propagates `loss` and takes one optimizer step at rate `lr`.
@@ -418,4 +463,28 @@ fn teacher_output(
         _ => output.into_data(),
     };
     Ok(Tensor::from_data(output, device))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_losses_are_read_in_order_and_stop_at_a_non_finite_one() {
+        let device = Device::flex();
+        let mut losses = PendingLosses::default();
+        for (iteration, value) in [(1, 0.5), (2, 0.25)] {
+            losses.push(iteration, 1e-3, Tensor::from_floats([value], &device));
+        }
+        assert_eq!(losses.read().unwrap(), [(1, 1e-3, 0.5), (2, 1e-3, 0.25)]);
+        assert!(losses.read().unwrap().is_empty());
+        for (iteration, value) in [(3, 0.1), (4, f32::NAN), (5, f32::INFINITY)] {
+            losses.push(iteration, 1e-3, Tensor::from_floats([value], &device));
+        }
+        let err = losses.read().unwrap_err();
+        assert!(
+            matches!(err, TrainError::Diverged { iteration: 4, .. }),
+            "{err}"
+        );
+    }
 }

@@ -50,6 +50,8 @@ iterations = 8
 batch = 4
 seed = 7
 ema = 0.9
+# Every step's loss is read, and reported to the observer that stops runs, at once.
+log_every = 1
 
 [validation]
 every = 4
