@@ -1,49 +1,24 @@
 """Times one PyTorch training step (forward, L1 loss, backward, Adam) of EDSR-baseline, the
-reference for `upres bench-train`. Same shapes, random data, one warm-up step.
+reference for `upres bench-train`. Same shapes, random data, one warm-up step. On a GPU each
+step ends by reading the loss, as upres's does, so the queued work is inside the time;
+`--precision bf16` runs the step under autocast (bf16 convolutions, f32 weights), the
+reference for `upres bench-train --precision bf16`.
 
     python tools/bench_train_step.py --scale 4 --batch 16 --patch 48 --steps 5 --threads 2
+    python tools/bench_train_step.py --device cuda --precision bf16 --steps 50
 """
 
 import argparse
+import contextlib
+import os
 import statistics
+import sys
 import time
 
 import torch
-from torch import nn
 
-
-class ResBlock(nn.Module):
-    def __init__(self, features):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(features, features, 3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(features, features, 3, padding=1),
-        )
-
-    def forward(self, x):
-        return x + self.body(x)
-
-
-class EdsrBaseline(nn.Module):
-    """EDSR baseline (16 blocks, 64 features) as in the EDSR reference code, without mean shift."""
-
-    def __init__(self, scale, features=64, blocks=16):
-        super().__init__()
-        self.head = nn.Conv2d(3, features, 3, padding=1)
-        self.body = nn.Sequential(*[ResBlock(features) for _ in range(blocks)],
-                                  nn.Conv2d(features, features, 3, padding=1))
-        up = []
-        if scale in (2, 4):
-            for _ in range(scale // 2):
-                up += [nn.Conv2d(features, 4 * features, 3, padding=1), nn.PixelShuffle(2)]
-        else:
-            up += [nn.Conv2d(features, scale * scale * features, 3, padding=1), nn.PixelShuffle(scale)]
-        self.tail = nn.Sequential(*up, nn.Conv2d(features, 3, 3, padding=1))
-
-    def forward(self, x):
-        x = self.head(x)
-        return self.tail(x + self.body(x))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pytorch_reference import EDSR  # noqa: E402
 
 
 def main():
@@ -53,24 +28,37 @@ def main():
     parser.add_argument("--patch", type=int, default=48)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--precision", choices=["f32", "bf16"], default="f32")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    model = EdsrBaseline(args.scale)
+    device = torch.device(args.device)
+    model = EDSR(args.scale).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    x = torch.rand(args.batch, 3, args.patch, args.patch)
-    y = torch.rand(args.batch, 3, args.patch * args.scale, args.patch * args.scale)
+    x = torch.rand(args.batch, 3, args.patch, args.patch, device=device)
+    y = torch.rand(args.batch, 3, args.patch * args.scale, args.patch * args.scale, device=device)
+
+    def autocast():
+        if args.precision == "f32":
+            return contextlib.nullcontext()
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+
     times = []
     for step in range(args.steps + 1):
         started = time.perf_counter()
         optimizer.zero_grad()
-        loss = (model(x) - y).abs().mean()
+        with autocast():
+            output = model(x)
+        loss = (output.float() - y).abs().mean()
         loss.backward()
         optimizer.step()
+        loss.item()
         if step > 0:
             times.append(time.perf_counter() - started)
-    print(f"pytorch {torch.__version__} edsr-baseline x{args.scale} batch {args.batch} "
-          f"patch {args.patch}: median {statistics.median(times):.3f} s/step "
-          f"({1 / statistics.median(times):.3f} it/s) over {args.steps} steps")
+    median = statistics.median(times)
+    print(f"pytorch {torch.__version__} ({args.device}, {args.precision}) edsr-baseline "
+          f"x{args.scale} batch {args.batch} patch {args.patch}: median {median:.4f} s/step "
+          f"({1 / median:.3f} it/s) over {args.steps} steps")
 
 
 if __name__ == "__main__":

@@ -8,12 +8,16 @@ Adam (betas 0.9/0.999), learning rate cosine-annealed to --eta-min. `--model esp
 the luma ESPCN of the early papers instead: on BT.601 Y (MATLAB's `rgb2ycbcr`, unrounded, on
 [16/255, 235/255]), as upres's `espcn-y` does. The result is a `state_dict` under the reference
 implementation's key names, which `upres models import --model MODEL --scale S` reads.
+`--device cuda` trains on a GPU, `--precision bf16` under autocast (bf16 convolutions, f32
+weights), and `--save-every N` also writes the weights after every N iterations, as
+OUT with `.N` before its extension, so a run can be compared at the iteration another stopped at.
 
     python tools/train_reference.py --scale 4 --hr HR_DIR --lr LR_DIR --iters 500 \
         --batch 16 --patch 24 --threads 1 --out edsr_x4.pth
 """
 
 import argparse
+import contextlib
 import math
 import os
 import random
@@ -36,7 +40,7 @@ MODELS = {
 
 def luma(rgb):
     """NCHW RGB in [0, 1] to NCHW BT.601 Y in [0, 1] (MATLAB's `rgb2ycbcr`, unrounded)."""
-    weights = torch.tensor([65.481, 128.553, 24.966]).view(1, 3, 1, 1) / 255.0
+    weights = torch.tensor([65.481, 128.553, 24.966], device=rgb.device).view(1, 3, 1, 1) / 255.0
     return (16.0 / 255.0 + (rgb * weights).sum(dim=1, keepdim=True))
 
 
@@ -88,6 +92,9 @@ def main():
     parser.add_argument("--eta-min", type=float, default=0.0, help="final learning rate")
     parser.add_argument("--loss", choices=["l1", "mse"], default="l1")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--precision", choices=["f32", "bf16"], default="f32")
+    parser.add_argument("--save-every", type=int, default=0, help="also save every N iterations")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
@@ -100,7 +107,8 @@ def main():
         for hr, lr in load_pairs(args.hr, args.lr, args.scale)
         if min(lr.shape[:2]) >= args.patch
     ]
-    model = MODELS[args.model](args.scale)
+    device = torch.device(args.device)
+    model = MODELS[args.model](args.scale).to(device)
     loss_fn = F.l1_loss if args.loss == "l1" else F.mse_loss
     to_input = luma if args.model.endswith("-y") else (lambda x: x)
     floor = args.eta_min / args.learning_rate
@@ -108,21 +116,36 @@ def main():
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda i: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * i / args.iters))
     )
+
+    def autocast():
+        if args.precision == "f32":
+            return contextlib.nullcontext()
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+
     start = time.time()
     for iteration in range(1, args.iters + 1):
-        lr, hr = batch(pairs, args.batch, args.patch, args.scale, rng)
-        loss = loss_fn(model(to_input(lr)), to_input(hr))
+        lr, hr = (t.to(device) for t in batch(pairs, args.batch, args.patch, args.scale, rng))
+        with autocast():
+            output = model(to_input(lr))
+        loss = loss_fn(output.float(), to_input(hr))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         schedule.step()
         if iteration % 50 == 0 or iteration == args.iters:
             elapsed = time.time() - start
-            print(f"iter {iteration} loss {loss.item():.5f} {elapsed:.0f} s", flush=True)
-    temp = args.out + ".tmp"
-    torch.save(model.state_dict(), temp)
-    os.replace(temp, args.out)
-    print(f"wrote {args.out}")
+            print(f"iter {iteration} loss {loss.item():.5f} {elapsed:.1f} s", flush=True)
+        if args.save_every and iteration % args.save_every == 0 and iteration < args.iters:
+            stem, ext = os.path.splitext(args.out)
+            save(model, f"{stem}.{iteration}{ext}")
+    save(model, args.out)
+
+
+def save(model, path):
+    temp = path + ".tmp"
+    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, temp)
+    os.replace(temp, path)
+    print(f"wrote {path}", flush=True)
 
 
 if __name__ == "__main__":
