@@ -158,7 +158,10 @@ pub fn build(
                     TestDegradation::Bi => LowResSource::Bicubic,
                     other => LowResSource::Degraded(other),
                 };
-                let mut grids: Vec<GridBuilder> = regions.iter().map(GridBuilder::new).collect();
+                let mut grids: Vec<GridBuilder> = regions
+                    .iter()
+                    .map(|region| GridBuilder::new(region, scale, degradation, options.zoom))
+                    .collect();
                 let mut rows = Vec::new();
                 for method in &at_scale {
                     let scores = evaluate_observed(
@@ -172,15 +175,7 @@ pub fn build(
                             grids
                                 .iter_mut()
                                 .filter(|g| g.region.image == index)
-                                .try_for_each(|g| {
-                                    g.add(
-                                        &method.label,
-                                        restoration,
-                                        scale,
-                                        degradation,
-                                        options.zoom,
-                                    )
-                                })
+                                .try_for_each(|g| g.add(&method.label, restoration))
                         },
                     )?;
                     // The papers' figures are for bicubic inputs.
@@ -201,11 +196,7 @@ pub fn build(
                     degradation,
                     rows,
                 });
-                figures.extend(
-                    grids
-                        .into_iter()
-                        .map(|g| g.finish(dataset.name(), scale, degradation, options.zoom)),
-                );
+                figures.extend(grids.into_iter().map(|g| g.finish(dataset.name())));
             }
         }
     }
@@ -269,29 +260,29 @@ fn chosen_regions(
 /// first method's run, then one tile per method.
 struct GridBuilder<'a> {
     region: &'a Region,
+    scale: usize,
+    degradation: TestDegradation,
+    zoom: usize,
     tiles: Vec<Tile>,
     reference: Option<Image>,
 }
 
 impl<'a> GridBuilder<'a> {
-    fn new(region: &'a Region) -> Self {
+    fn new(region: &'a Region, scale: usize, degradation: TestDegradation, zoom: usize) -> Self {
         Self {
             region,
+            scale,
+            degradation,
+            zoom,
             tiles: Vec::new(),
             reference: None,
         }
     }
 
     /// Adds the tile of the method `label`, from its run on the region's image.
-    fn add(
-        &mut self,
-        label: &str,
-        restoration: &Restoration,
-        scale: usize,
-        degradation: TestDegradation,
-        zoom: usize,
-    ) -> Result<(), EvalError> {
+    fn add(&mut self, label: &str, restoration: &Restoration) -> Result<(), EvalError> {
         let Region { x, y, size, .. } = *self.region;
+        let (scale, degradation, zoom) = (self.scale, self.degradation, self.zoom);
         let crop = restoration.restored.crop(x, y, size, size)?;
         let reference = restoration.high.crop(x, y, size, size)?;
         let scores = compare(
@@ -323,14 +314,9 @@ impl<'a> GridBuilder<'a> {
     }
 
     /// The grid with the reference last, and its file name.
-    fn finish(
-        mut self,
-        dataset: &str,
-        scale: usize,
-        degradation: TestDegradation,
-        zoom: usize,
-    ) -> Figure {
-        let region = self.region;
+    fn finish(mut self, dataset: &str) -> Figure {
+        let (region, scale, degradation, zoom) =
+            (self.region, self.scale, self.degradation, self.zoom);
         if let Some(reference) = self.reference {
             self.tiles.push(Tile {
                 crop: reference,
