@@ -9,7 +9,6 @@ reference for `upres bench-train --precision bf16`.
 """
 
 import argparse
-import contextlib
 import os
 import statistics
 import sys
@@ -18,7 +17,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_reference import EDSR  # noqa: E402
+from pytorch_reference import EDSR, autocast  # noqa: E402
 
 
 def main():
@@ -38,16 +37,11 @@ def main():
     x = torch.rand(args.batch, 3, args.patch, args.patch, device=device)
     y = torch.rand(args.batch, 3, args.patch * args.scale, args.patch * args.scale, device=device)
 
-    def autocast():
-        if args.precision == "f32":
-            return contextlib.nullcontext()
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-
     times = []
     for step in range(args.steps + 1):
         started = time.perf_counter()
         optimizer.zero_grad()
-        with autocast():
+        with autocast(device, args.precision):
             output = model(x)
         loss = (output.float() - y).abs().mean()
         loss.backward()

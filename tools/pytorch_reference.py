@@ -30,6 +30,7 @@ repository root):
   counting trainable parameters (`requires_grad`), which excludes EDSR/RCAN's fixed mean shift.
 """
 
+import contextlib
 import math
 import os
 import sys
@@ -480,6 +481,18 @@ class UNetSR(nn.Module):
             expanded = F.pixel_shuffle(block.expand(h), 2)
             h = F.relu(block.fuse(torch.cat([expanded, skip], 1)))
         return F.pixel_shuffle(self.upsampler(h), self.upscale)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training precision, shared by the training references (train_reference.py,
+# bench_train_step.py).
+
+
+def autocast(device, precision):
+    """The context a forward pass runs in: nothing for "f32", bf16 autocast for "bf16"."""
+    if precision == "f32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 # ---------------------------------------------------------------------------------------------

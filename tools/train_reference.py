@@ -17,7 +17,6 @@ OUT with `.N` before its extension, so a run can be compared at the iteration an
 """
 
 import argparse
-import contextlib
 import math
 import os
 import random
@@ -30,7 +29,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_reference import EDSR, ESPCN  # noqa: E402
+from pytorch_reference import EDSR, ESPCN, autocast  # noqa: E402
 
 MODELS = {
     "edsr-baseline": lambda scale: EDSR(scale),
@@ -117,15 +116,10 @@ def main():
         optimizer, lambda i: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * i / args.iters))
     )
 
-    def autocast():
-        if args.precision == "f32":
-            return contextlib.nullcontext()
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-
     start = time.time()
     for iteration in range(1, args.iters + 1):
         lr, hr = (t.to(device) for t in batch(pairs, args.batch, args.patch, args.scale, rng))
-        with autocast():
+        with autocast(device, args.precision):
             output = model(to_input(lr))
         loss = loss_fn(output.float(), to_input(hr))
         optimizer.zero_grad()
