@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use upres_image::degrade::Pipeline;
-use upres_image::resize::downscale_bicubic;
+use upres_image::resize::{Filter, ResizeOptions, Target, downscale_bicubic, resize};
 use upres_image::{Depth, Image, Layout, io};
 
 /// A training pair: RGB patches with samples on the 0..=255 scale, the HR patch `scale`
@@ -90,6 +90,8 @@ impl Pixels {
 struct Entry {
     hr: PathBuf,
     lr: Option<PathBuf>,
+    /// The factor the HR image is shrunk by before use; 1 for the image as it is.
+    factor: f64,
     cached: Option<Pixels>,
 }
 
@@ -109,14 +111,24 @@ fn read_rgb(path: &Path) -> Result<Image, DataError> {
     Ok(color)
 }
 
-/// Reads one image (and its LR file, or makes its bicubic LR when `bicubic`).
+/// Reads one image, shrunk by `factor` (and its LR file, or makes its bicubic LR when
+/// `bicubic`).
 fn load(
     hr_path: &Path,
     lr_path: Option<&Path>,
+    factor: f64,
     scale: usize,
     bicubic: bool,
 ) -> Result<Pixels, DataError> {
-    let hr = read_rgb(hr_path)?.crop_to_multiple(scale)?;
+    let mut hr = read_rgb(hr_path)?;
+    if factor != 1.0 {
+        hr = resize(
+            &hr,
+            Target::Scale(factor),
+            ResizeOptions::matlab(Filter::Bicubic),
+        )?;
+    }
+    let hr = hr.crop_to_multiple(scale)?;
     let lr = match lr_path {
         Some(path) => {
             let lr = read_rgb(path)?;
@@ -149,6 +161,9 @@ impl TrainSet {
     pub fn open(config: &DataConfig, scale: usize) -> Result<Self, DataError> {
         config.check(scale)?;
         let lr_folder = config.lr.as_deref().map(LrFolder::open).transpose()?;
+        let factors: Vec<f64> = std::iter::once(1.0)
+            .chain(config.downscales.iter().copied())
+            .collect();
         let mut files = Vec::new();
         for dir in &config.hr {
             for hr in list_images(dir)? {
@@ -156,7 +171,9 @@ impl TrainSet {
                     Some(folder) => Some(folder.find(&hr, scale)?),
                     None => None,
                 };
-                files.push((hr, lr));
+                for &factor in &factors {
+                    files.push((hr.clone(), lr.clone(), factor));
+                }
             }
         }
         let side = config.patch * scale;
@@ -166,8 +183,8 @@ impl TrainSet {
         let found = files.len();
         let entries: Vec<Entry> = files
             .into_par_iter()
-            .map(|(hr, lr)| {
-                let pixels = load(&hr, lr.as_deref(), scale, bicubic)?;
+            .map(|(hr, lr, factor)| {
+                let pixels = load(&hr, lr.as_deref(), factor, scale, bicubic)?;
                 if pixels.hr.width < side || pixels.hr.height < side {
                     return Ok(None);
                 }
@@ -180,6 +197,7 @@ impl TrainSet {
                 Ok(Some(Entry {
                     hr,
                     lr,
+                    factor,
                     cached: fits.then_some(pixels),
                 }))
             })
@@ -205,7 +223,7 @@ impl TrainSet {
         Ok(set)
     }
 
-    /// The number of usable images.
+    /// The number of usable images, each downscaled copy counted as one.
     pub fn images(&self) -> usize {
         self.entries.len()
     }
@@ -239,7 +257,13 @@ impl TrainSet {
             Some(pixels) => pixels,
             None => {
                 let bicubic = self.degradation.is_none();
-                loaded = load(&entry.hr, entry.lr.as_deref(), self.scale, bicubic)?;
+                loaded = load(
+                    &entry.hr,
+                    entry.lr.as_deref(),
+                    entry.factor,
+                    self.scale,
+                    bicubic,
+                )?;
                 &loaded
             }
         };
@@ -351,6 +375,44 @@ mod tests {
             assert_eq!((pair.hr.width(), pair.hr.height()), (48, 48));
             assert_aligned(&pair, 3);
         }
+    }
+
+    #[test]
+    fn downscaled_copies_join_the_set() {
+        let dir = folder(&[(64, 64)]);
+        let mut c = plain(dir.path(), 8);
+        c.downscales = vec![0.5, 0.25];
+        let set = TrainSet::open(&c, 2).unwrap();
+        // The quarter-size copy (16 px) just holds the 16 px HR patch; a fifth (13 px, 12
+        // after cropping to the scale) does not, below.
+        assert_eq!((set.images(), set.skipped()), (3, 0));
+        let original = read_rgb(&dir.path().join("img0.png")).unwrap();
+        let copies: Vec<Image> = [1.0, 0.5, 0.25]
+            .map(|f| {
+                resize(
+                    &original,
+                    Target::Scale(f),
+                    ResizeOptions::matlab(Filter::Bicubic),
+                )
+                .unwrap()
+            })
+            .to_vec();
+        let mut seen = [false; 3];
+        for pair in samples(&set, 64) {
+            assert_aligned(&pair, 2);
+            let side = pair.hr.width();
+            let source = copies.iter().position(|copy| {
+                (0..=copy.height() - side).any(|y| {
+                    (0..=copy.width() - side)
+                        .any(|x| copy.crop(x, y, side, side).unwrap().data() == pair.hr.data())
+                })
+            });
+            seen[source.expect("every HR patch is cut from one of the copies")] = true;
+        }
+        assert_eq!(seen, [true; 3]);
+        c.downscales = vec![0.2];
+        let set = TrainSet::open(&c, 2).unwrap();
+        assert_eq!((set.images(), set.skipped()), (1, 1));
     }
 
     #[test]
