@@ -120,15 +120,23 @@ fn load(
     scale: usize,
     bicubic: bool,
 ) -> Result<Pixels, DataError> {
-    let mut hr = read_rgb(hr_path)?;
-    if factor != 1.0 {
-        hr = resize(
-            &hr,
-            Target::Scale(factor),
-            ResizeOptions::matlab(Filter::Bicubic),
-        )?;
-    }
-    let hr = hr.crop_to_multiple(scale)?;
+    prepare(&read_rgb(hr_path)?, lr_path, factor, scale, bicubic)
+}
+
+/// [`load`] for an image already decoded, so that its downscaled copies share one decode.
+fn prepare(
+    image: &Image,
+    lr_path: Option<&Path>,
+    factor: f64,
+    scale: usize,
+    bicubic: bool,
+) -> Result<Pixels, DataError> {
+    let hr = if factor == 1.0 {
+        image.crop_to_multiple(scale)?
+    } else {
+        let options = ResizeOptions::matlab(Filter::Bicubic);
+        resize(image, Target::Scale(factor), options)?.crop_to_multiple(scale)?
+    };
     let lr = match lr_path {
         Some(path) => {
             let lr = read_rgb(path)?;
@@ -171,35 +179,38 @@ impl TrainSet {
                     Some(folder) => Some(folder.find(&hr, scale)?),
                     None => None,
                 };
-                for &factor in &factors {
-                    files.push((hr.clone(), lr.clone(), factor));
-                }
+                files.push((hr, lr));
             }
         }
         let side = config.patch * scale;
         let bicubic = config.degradation.is_none();
         let budget = config.cache_mb.saturating_mul(1 << 20);
         let used = AtomicUsize::new(0);
-        let found = files.len();
+        let found = files.len() * factors.len();
         let entries: Vec<Entry> = files
             .into_par_iter()
-            .map(|(hr, lr, factor)| {
-                let pixels = load(&hr, lr.as_deref(), factor, scale, bicubic)?;
-                if pixels.hr.width < side || pixels.hr.height < side {
-                    return Ok(None);
+            .map(|(hr, lr)| {
+                let image = read_rgb(&hr)?;
+                let mut usable = Vec::new();
+                for &factor in &factors {
+                    let pixels = prepare(&image, lr.as_deref(), factor, scale, bicubic)?;
+                    if pixels.hr.width < side || pixels.hr.height < side {
+                        continue;
+                    }
+                    // Which images are cached varies between runs; what they give does not.
+                    let fits = used
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |total| {
+                            total.checked_add(pixels.bytes()).filter(|&t| t <= budget)
+                        })
+                        .is_ok();
+                    usable.push(Entry {
+                        hr: hr.clone(),
+                        lr: lr.clone(),
+                        factor,
+                        cached: fits.then_some(pixels),
+                    });
                 }
-                // Which images are cached varies between runs; what they give does not.
-                let fits = used
-                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |total| {
-                        total.checked_add(pixels.bytes()).filter(|&t| t <= budget)
-                    })
-                    .is_ok();
-                Ok(Some(Entry {
-                    hr,
-                    lr,
-                    factor,
-                    cached: fits.then_some(pixels),
-                }))
+                Ok(usable)
             })
             .collect::<Result<Vec<_>, DataError>>()?
             .into_iter()
