@@ -22,7 +22,7 @@ use upres_kernels::{
 };
 use upres_models::{Activation, SrModel, SrOps, Upsample, layer_values as values};
 
-use crate::int8::InputRecorder;
+use crate::int8::{InputRecorder, quantizable};
 
 /// A layer's parameters in the form the kernels take.
 enum Packed {
@@ -43,6 +43,9 @@ pub struct FastOps {
     int8: HashMap<ParamId, Quantizer>,
     /// While calibrating: what each convolution's inputs held.
     recorder: Option<Mutex<HashMap<ParamId, InputRecorder>>>,
+    /// While calibrating: whether to record the patch moments of the convolutions that can
+    /// run in INT8.
+    record_patches: bool,
 }
 
 impl Default for FastOps {
@@ -52,6 +55,7 @@ impl Default for FastOps {
             winograd: true,
             int8: HashMap::new(),
             recorder: None,
+            record_patches: false,
         }
     }
 }
@@ -64,13 +68,13 @@ fn square(kind: &str, size: [usize; 2]) -> usize {
     size[0]
 }
 
-/// A convolution's `[channels out, channels in, kernel, padding]`, weights and bias.
-fn conv_parts(layer: &Conv2d) -> ([usize; 4], Vec<f32>, Option<Vec<f32>>) {
+/// A convolution's `[channels out, channels in, kernel, padding]`.
+fn conv_shape(layer: &Conv2d) -> [usize; 4] {
     assert!(
         layer.stride == [1, 1] && layer.dilation == [1, 1] && layer.groups == 1,
         "the fast engine takes stride-1, undilated, ungrouped convolutions"
     );
-    let [co, ci, _, _] = layer.weight.val().dims();
+    let [co, ci, _, _] = layer.weight.shape().dims();
     let k = square("kernel", layer.kernel_size);
     let pad = match layer.padding {
         PaddingConfig2d::Valid => 0,
@@ -78,8 +82,13 @@ fn conv_parts(layer: &Conv2d) -> ([usize; 4], Vec<f32>, Option<Vec<f32>>) {
         PaddingConfig2d::Same if k % 2 == 1 => k / 2,
         ref other => panic!("the fast engine takes symmetric padding, not {other:?}"),
     };
+    [co, ci, k, pad]
+}
+
+/// A convolution's `[channels out, channels in, kernel, padding]`, weights and bias.
+fn conv_parts(layer: &Conv2d) -> ([usize; 4], Vec<f32>, Option<Vec<f32>>) {
     let bias = layer.bias.as_ref().map(|b| values(b.val()));
-    ([co, ci, k, pad], values(layer.weight.val()), bias)
+    (conv_shape(layer), values(layer.weight.val()), bias)
 }
 
 /// Whether a convolution of these shapes runs as Winograd F(2x2, 3x3): it pays off once the
@@ -182,10 +191,11 @@ impl FastOps {
     }
 
     /// An `f32` engine that records what each convolution's input holds
-    /// ([`FastOps::recorded_inputs`]).
-    pub fn calibrating() -> Self {
+    /// ([`FastOps::recorded_inputs`]), with the patch moments GPTQ needs when `patches`.
+    pub fn calibrating(patches: bool) -> Self {
         Self {
             recorder: Some(Mutex::default()),
+            record_patches: patches,
             ..Self::default()
         }
     }
@@ -209,8 +219,14 @@ impl SrOps for FastOps {
     fn conv2d(&self, layer: &Conv2d, x: FeatureMap) -> FeatureMap {
         let id = layer.weight.id;
         if let Some(recorder) = &self.recorder {
+            let [co, ci, k, pad] = conv_shape(layer);
             let mut inputs = recorder.lock().unwrap_or_else(|e| e.into_inner());
-            inputs.entry(id).or_default().record(&x);
+            let input = inputs.entry(id).or_default();
+            if self.record_patches && quantizable(ci, co) {
+                input.record_patches(&x, k, pad);
+            } else {
+                input.record(&x);
+            }
         }
         let packed = match self.int8.get(&id) {
             Some(&input) => self.packed(id, || pack_int8(layer, input, self.winograd)),

@@ -11,9 +11,11 @@
 //! dot products over contiguous kernel-row spans, 32 bytes per step. `vpmaddubsw` multiplies
 //! unsigned activation bytes by signed weight bytes and adds neighbouring pairs into
 //! saturating 16-bit lanes; `vpmaddwd` by ones widens them to 32 bits. A pair saturates if
-//! `255 * (|w0| + |w1|)` exceeds `i16::MAX`, so the weight scale also keeps the sum of every
-//! pair at most 128: results are then exact, and the same as the portable code's, on every
-//! CPU (CPUs with AVX-512 VNNI would not need that bound; this one's AVX2 does).
+//! `255 * (|w0| + |w1|)` exceeds `i16::MAX`, so the weight step is the largest pair's
+//! `|w0| + |w1|` over [`PAIR_SUM`], which keeps every pair within 128 after rounding: results
+//! are then exact, and the same as the portable code's, on every CPU (CPUs with AVX-512 VNNI
+//! would not need that bound; this one's AVX2 does). [`weight_pairs`] tells which weights
+//! share a pair, for those who choose the weights' rounding themselves.
 
 use rayon::prelude::*;
 
@@ -24,7 +26,12 @@ use crate::pool::BufferPool;
 /// Bytes per vector.
 const VECTOR: usize = 32;
 /// The largest `|q0| + |q1|` of a weight pair for which `255 * (|q0| + |q1|)` fits in `i16`.
-const PAIR_LIMIT: f32 = 128.0;
+const PAIR_LIMIT: i32 = 128;
+
+/// The `|w0| + |w1|` of an output channel's largest weight pair, in weight steps: rounding
+/// adds at most 0.5 to each of a pair, so every pair stays within [`PAIR_LIMIT`]. Weights
+/// already on that grid (a largest pair of exactly `PAIR_SUM` steps) quantize to themselves.
+pub const PAIR_SUM: i32 = PAIR_LIMIT - 1;
 
 /// How real values map to bytes: `q = clamp(round(x / scale) + zero_point, 0, 255)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,13 +110,11 @@ impl QuantizedConv {
         let mut offsets = vec![0.0; padded_out];
         for o in 0..channels_out {
             let channel = &real[o * channel_len..][..channel_len];
-            let largest = channel.iter().fold(0.0f32, |m, w| m.max(w.abs()));
             let largest_pair = channel
                 .chunks_exact(2)
                 .fold(0.0f32, |m, p| m.max(p[0].abs() + p[1].abs()));
-            // Rounding adds at most 0.5 to each of a pair, so a pair bounded by 127.5 before
-            // rounding stays within PAIR_LIMIT after it.
-            let step = (largest / 127.0).max(largest_pair / (PAIR_LIMIT - 0.5));
+            // A pair's largest weight is at most the pair, so each weight stays within 127.
+            let step = largest_pair / PAIR_SUM as f32;
             let step = if step > 0.0 { step } else { 1.0 };
             let quantized = &mut weights[o * channel_len..][..channel_len];
             for (q, w) in quantized.iter_mut().zip(channel) {
@@ -179,6 +184,28 @@ impl QuantizedConv {
     fn channel_len(&self) -> usize {
         self.kernel * self.span
     }
+}
+
+/// The weight pairs that the micro-kernel multiplies together, as indices into one output
+/// channel's weights in `[channels_in, kernel, kernel]` order (the order of the weight
+/// argument of [`QuantizedConv::new`]): a weight without a partner (when `kernel *
+/// channels_in` is odd, the last of each kernel row) is paired with `None`. Every weight is in
+/// exactly one pair, and [`QuantizedConv::new`]'s step is the largest `|w0| + |w1|` over
+/// [`PAIR_SUM`].
+pub fn weight_pairs(channels_in: usize, kernel: usize) -> Vec<(usize, Option<usize>)> {
+    // A kernel row holds `kernel * channels_in` weights, kernel column by kernel column.
+    let row = kernel * channels_in;
+    let natural = |ky: usize, at: usize| {
+        let (kx, i) = (at / channels_in, at % channels_in);
+        (i * kernel + ky) * kernel + kx
+    };
+    (0..kernel)
+        .flat_map(|ky| {
+            (0..row)
+                .step_by(2)
+                .map(move |at| (natural(ky, at), (at + 1 < row).then(|| natural(ky, at + 1))))
+        })
+        .collect()
 }
 
 /// Byte maps of finished convolutions, reused by the next ones.
@@ -583,14 +610,14 @@ mod tests {
 
     #[test]
     fn weight_pairs_cannot_saturate() {
-        // Two equal extreme weights side by side: each must drop to 64 so the pair is 128.
+        // Two equal extreme weights side by side: each rounds to 64, so the pair is 128.
         let weight = [1.0f32, 1.0, -1.0, 0.5];
         let conv = QuantizedConv::new(&weight, None, 1, 4, 1, 0, Quantizer::from_range(0.0, 1.0));
         let pairs = conv.weights[..4].chunks_exact(2);
         assert!(
             pairs
                 .clone()
-                .all(|p| i32::from(p[0]).abs() + i32::from(p[1]).abs() <= 128)
+                .all(|p| i32::from(p[0]).abs() + i32::from(p[1]).abs() <= PAIR_LIMIT)
         );
         // All 255 inputs: the exact sum 255 * (64 + 64 - 64 + 32) survives the kernel.
         let x = FeatureMap::from_nchw(1, 4, 1, 1, &[1.0; 4], 0);
@@ -601,5 +628,59 @@ mod tests {
             "{:?}",
             out.to_nchw()
         );
+    }
+
+    #[test]
+    fn weight_pairs_are_the_packed_pairs() {
+        for (c, k) in [(4, 3), (5, 3), (33, 5), (16, 1), (3, 1)] {
+            let pairs = weight_pairs(c, k);
+            let span = (k * c).next_multiple_of(VECTOR);
+            // Weight n's value is n: packing shows where each one went.
+            let natural: Vec<f32> = (0..c * k * k).map(|n| n as f32).collect();
+            let packed = pack_spans(&natural, 1, c, k, span, GROUP);
+            let mut expected = Vec::new();
+            for ky in 0..k {
+                for at in (0..k * c).step_by(2) {
+                    let second = (at + 1 < k * c).then(|| packed[ky * span + at + 1] as usize);
+                    expected.push((packed[ky * span + at] as usize, second));
+                }
+            }
+            assert_eq!(pairs, expected, "c {c} k {k}");
+            let mut seen: Vec<usize> = pairs
+                .iter()
+                .flat_map(|&(a, b)| [Some(a), b])
+                .flatten()
+                .collect();
+            seen.sort_unstable();
+            assert_eq!(seen, (0..c * k * k).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn weights_on_the_grid_quantize_to_themselves() {
+        // Integers times a step, the largest pair exactly PAIR_SUM steps: packing keeps them.
+        let (c, k, step) = (5, 3, 0.0137f32);
+        let pairs = weight_pairs(c, k);
+        let mut q = vec![0i32; c * k * k];
+        for (n, &(a, b)) in pairs.iter().enumerate() {
+            q[a] = (n as i32 * 37 % 90) - 45;
+            if let Some(b) = b {
+                q[b] = (n as i32 * 11 % 60) - 30;
+            }
+        }
+        let (a, b) = pairs[3];
+        q[a] = -100;
+        q[b.unwrap()] = PAIR_SUM - 100;
+        let weight: Vec<f32> = q.iter().map(|&v| v as f32 * step).collect();
+        let conv = QuantizedConv::new(&weight, None, 1, c, k, 1, Quantizer::from_range(0.0, 1.0));
+        assert!((conv.weight_step(0) / step - 1.0).abs() < 1e-6);
+        for i in 0..c {
+            for ky in 0..k {
+                for kx in 0..k {
+                    let n = (i * k + ky) * k + kx;
+                    assert_eq!(i32::from(conv.weight(0, i, ky, kx)), q[n], "weight {n}");
+                }
+            }
+        }
     }
 }

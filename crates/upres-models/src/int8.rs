@@ -13,6 +13,10 @@ pub const META_INT8: &str = "upres.int8";
 pub struct Int8Calibration {
     /// How the ranges were chosen, for people: `min-max` or `percentile 99.99`.
     pub method: String,
+    /// How the weights were rounded to 8 bits, for people: `nearest` (by every engine that
+    /// packs them, files from before the field) or `GPTQ` (the file's weights were moved onto
+    /// the grid they quantize to).
+    pub rounding: String,
     /// Calibration images.
     pub images: usize,
     /// `Some([min, max])` for a convolution whose input is quantized over that range, `None`
@@ -28,7 +32,13 @@ impl Int8Calibration {
             .iter()
             .map(|range| range.map_or(Value::Null, |[lo, hi]| json!([lo, hi])))
             .collect();
-        json!({"method": self.method, "images": self.images, "inputs": inputs}).to_string()
+        json!({
+            "method": self.method,
+            "rounding": self.rounding,
+            "images": self.images,
+            "inputs": inputs
+        })
+        .to_string()
     }
 
     /// Reads the metadata value; the error says what is wrong.
@@ -54,6 +64,7 @@ impl Int8Calibration {
         };
         Ok(Self {
             method: value["method"].as_str().ok_or("no `method`")?.to_string(),
+            rounding: value["rounding"].as_str().unwrap_or("nearest").to_string(),
             images: value["images"].as_u64().ok_or("no `images` count")? as usize,
             inputs: value["inputs"]
                 .as_array()
@@ -73,11 +84,17 @@ mod tests {
     fn json_round_trip_and_errors() {
         let calibration = Int8Calibration {
             method: "percentile 99.99".into(),
+            rounding: "GPTQ".into(),
             images: 12,
             inputs: vec![None, Some([-0.5, 2.25]), Some([0.0, 1.0])],
         };
         let text = calibration.to_json();
         assert_eq!(Int8Calibration::from_json(&text).unwrap(), calibration);
+        let older = r#"{"method":"min-max","images":1,"inputs":[null]}"#;
+        assert_eq!(
+            Int8Calibration::from_json(older).unwrap().rounding,
+            "nearest"
+        );
         for bad in [
             "{}",
             r#"{"method":"m","images":1,"inputs":[[1.0]]}"#,

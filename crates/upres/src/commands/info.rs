@@ -29,10 +29,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let quantized = calibration.inputs.iter().flatten().count();
             writeln!(
                 out,
-                "{key}: {quantized} of {} convolutions in INT8, ranges by {} on {} images",
+                "{key}: {quantized} of {} convolutions in INT8, ranges by {} on {} images, \
+                 weights rounded by {}",
                 calibration.inputs.len(),
                 calibration.method,
-                calibration.images
+                calibration.images,
+                calibration.rounding
             )?;
         } else if value.contains('\n') {
             writeln!(out, "{key}:")?;

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use upres_image::io;
-use upres_infer::int8::{RangeMethod, calibrate};
+use upres_infer::int8::{RangeMethod, WeightRounding, quantize};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Method {
@@ -10,6 +10,15 @@ enum Method {
     MinMax,
     /// `--percentile` and its mirror image, clipping the rarest outliers.
     Percentile,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Rounding {
+    /// GPTQ: each weight's rounding error absorbed by the weights rounded after it, so that
+    /// outputs on the calibration images stay closest to the `f32` model's.
+    Gptq,
+    /// Each weight to its nearest step.
+    Nearest,
 }
 
 #[derive(clap::Args)]
@@ -27,6 +36,9 @@ pub struct Args {
     /// The percentile of `--method percentile`.
     #[arg(long, default_value_t = 99.99)]
     percentile: f64,
+    /// How the weights are rounded to 8 bits.
+    #[arg(long, value_enum, default_value = "gptq")]
+    rounding: Rounding,
     /// Calibrate on at most this many images (the first by name).
     #[arg(long, default_value_t = 64)]
     max_images: usize,
@@ -49,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "{} exists: pass --overwrite to replace it",
         args.output.display()
     );
-    let mut model = super::trained_model(&args.model)?;
+    let model = super::trained_model(&args.model)?;
     let files = io::list_images(&args.calib)?;
     anyhow::ensure!(!files.is_empty(), "{}: no images", args.calib.display());
     let images = files
@@ -61,7 +73,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Method::MinMax => RangeMethod::MinMax,
         Method::Percentile => RangeMethod::Percentile(args.percentile),
     };
-    let calibration = calibrate(&model, &images, method).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rounding = match args.rounding {
+        Rounding::Gptq => WeightRounding::Gptq,
+        Rounding::Nearest => WeightRounding::Nearest,
+    };
+    let model = quantize(&model, &images, method, rounding).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let calibration = model
+        .int8
+        .as_ref()
+        .expect("a quantized model is calibrated");
     let convolutions = model.convolutions();
     let int8_macs: u64 = convolutions
         .iter()
@@ -71,7 +91,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .sum();
     let all_macs: u64 = convolutions.iter().map(|c| c.multiply_adds).sum();
     let quantized = calibration.inputs.iter().flatten().count();
-    model.int8 = Some(calibration);
     let extra = carried_metadata(&args.model)?;
     let mut pairs: Vec<(&str, &str)> = extra
         .iter()
@@ -83,7 +102,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::rename(&temp, &args.output).with_context(|| format!("{}", args.output.display()))?;
     println!(
         "{quantized} of {} convolutions in INT8 ({:.1}% of the multiply-adds), calibrated on {} \
-         images ({method})",
+         images ({method}, weights rounded by {rounding})",
         convolutions.len(),
         100.0 * int8_macs as f64 / all_macs.max(1) as f64,
         images.len()
