@@ -246,12 +246,18 @@ pub fn save_safetensors<M: ModuleSnapshot>(
             .overwrite(true),
         |store, (key, value)| store.metadata(*key, *value),
     );
+    let error = |message: String| WeightsError::Safetensors {
+        path: path.to_path_buf(),
+        message,
+    };
     model
         .save_into(&mut store)
-        .map_err(|e| WeightsError::Safetensors {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+        .map_err(|e| error(e.to_string()))?;
+    // The store writes owner-only files; a model file is meant to be shared like any other.
+    #[cfg(unix)]
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .map_err(|e| error(e.to_string()))?;
+    Ok(())
 }
 
 /// Where upres weights are read from: a file, or bytes built into the binary (the zoo).

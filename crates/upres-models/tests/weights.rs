@@ -93,6 +93,12 @@ fn safetensors_round_trip_keeps_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("edsr.safetensors");
     save_safetensors(&net, &path, &[]).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644, "readable by all, like any output");
+    }
 
     let mut reloaded = SrNetwork::Edsr(small_edsr(2).init(&device).unwrap());
     load_safetensors(&mut reloaded, &path).unwrap();
