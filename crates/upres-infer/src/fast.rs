@@ -22,7 +22,7 @@ use upres_kernels::{
 };
 use upres_models::{Activation, SrModel, SrOps, Upsample, layer_values as values};
 
-use crate::int8::{InputRecorder, quantizable};
+use crate::int8::{InputRecorder, PatchBudget, PatchMoments, quantizable};
 
 /// A layer's parameters in the form the kernels take.
 enum Packed {
@@ -43,9 +43,8 @@ pub struct FastOps {
     int8: HashMap<ParamId, Quantizer>,
     /// While calibrating: what each convolution's inputs held.
     recorder: Option<Mutex<HashMap<ParamId, InputRecorder>>>,
-    /// While calibrating: whether to record the patch moments of the convolutions that can
-    /// run in INT8.
-    record_patches: bool,
+    /// While calibrating: which convolutions to record the patch moments of.
+    patches: Option<PatchBudget>,
 }
 
 impl Default for FastOps {
@@ -55,7 +54,7 @@ impl Default for FastOps {
             winograd: true,
             int8: HashMap::new(),
             recorder: None,
-            record_patches: false,
+            patches: None,
         }
     }
 }
@@ -191,11 +190,11 @@ impl FastOps {
     }
 
     /// An `f32` engine that records what each convolution's input holds
-    /// ([`FastOps::recorded_inputs`]), with the patch moments GPTQ needs when `patches`.
-    pub fn calibrating(patches: bool) -> Self {
+    /// ([`FastOps::recorded_inputs`]), with the patch moments GPTQ needs as `patches` says.
+    pub(crate) fn calibrating(patches: Option<PatchBudget>) -> Self {
         Self {
             recorder: Some(Mutex::default()),
-            record_patches: patches,
+            patches,
             ..Self::default()
         }
     }
@@ -221,8 +220,16 @@ impl SrOps for FastOps {
         if let Some(recorder) = &self.recorder {
             let [co, ci, k, pad] = conv_shape(layer);
             let mut inputs = recorder.lock().unwrap_or_else(|e| e.into_inner());
+            let used: usize = inputs.values().map(InputRecorder::moment_bytes).sum();
             let input = inputs.entry(id).or_default();
-            if self.record_patches && quantizable(ci, co) {
+            let wanted = self.patches.as_ref().is_some_and(|budget| {
+                quantizable(ci, co)
+                    && !budget.skip.contains(&id)
+                    && (input.moment_bytes() > 0
+                        || used == 0
+                        || used + PatchMoments::bytes_for(ci, k) <= budget.bytes)
+            });
+            if wanted {
                 input.record_patches(&x, k, pad);
             } else {
                 input.record(&x);

@@ -54,6 +54,16 @@ impl PatchMoments {
         self.channels * self.kernel * self.kernel
     }
 
+    /// The memory the moments of a convolution with this geometry take.
+    pub fn bytes_for(channels: usize, kernel: usize) -> usize {
+        (channels * kernel * kernel).pow(2) * size_of::<f64>()
+    }
+
+    /// The memory these moments take.
+    pub fn bytes(&self) -> usize {
+        Self::bytes_for(self.channels, self.kernel)
+    }
+
     /// Adds the patches of up to [`PATCHES_PER_INPUT`] output positions of `x`, drawn by a
     /// fixed pseudo-random sequence (a regular stride could keep to a few columns).
     pub fn record(&mut self, x: &FeatureMap) {

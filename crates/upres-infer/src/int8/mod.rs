@@ -11,9 +11,9 @@
 //! those read or write the image itself (its first and last layers), where 8 bits cost the
 //! most accuracy, and they are a small share of the work.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use burn::module::{Module, ModuleMapper, Param, ParamId};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::tensor::{Tensor, TensorData};
 use upres_image::{Image, UpscaleError, Upscaler};
 use upres_kernels::FeatureMap;
@@ -88,6 +88,11 @@ pub struct InputRecorder {
 }
 
 impl InputRecorder {
+    /// The memory its patch moments take.
+    pub(crate) fn moment_bytes(&self) -> usize {
+        self.moments.as_ref().map_or(0, PatchMoments::bytes)
+    }
+
     /// Also records the patch moments of a convolution of this `kernel` and `pad`.
     pub(crate) fn record_patches(&mut self, x: &FeatureMap, kernel: usize, pad: usize) {
         self.moments
@@ -134,6 +139,19 @@ impl InputRecorder {
     }
 }
 
+/// The most memory the patch moments of one calibration pass take: a network whose moments
+/// need more (a large RRDBNet's reach 4 GB) gets several passes, each rounding the
+/// convolutions whose moments fitted.
+const MOMENT_BYTES: usize = 1 << 30;
+
+/// Which convolutions a calibrating engine records patch moments for: every INT8 one not in
+/// `skip`, in the order met, while their moments fit in `bytes` (the first always does).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PatchBudget {
+    pub skip: HashSet<ParamId>,
+    pub bytes: usize,
+}
+
 /// Makes `model` an INT8 model, calibrated on `images` (taken as the low-resolution inputs
 /// it will upscale): its convolutions with at least [`INT8_MIN_CHANNELS`] channels in and out
 /// get input ranges chosen by `method`, and their weights are rounded by `rounding`.
@@ -142,6 +160,17 @@ pub fn quantize(
     images: &[Image],
     method: RangeMethod,
     rounding: WeightRounding,
+) -> Result<SrModel, UpscaleError> {
+    quantize_within(model, images, method, rounding, MOMENT_BYTES)
+}
+
+/// [`quantize`] with at most `moment_bytes` of patch moments per calibration pass.
+fn quantize_within(
+    model: &SrModel,
+    images: &[Image],
+    method: RangeMethod,
+    rounding: WeightRounding,
+    moment_bytes: usize,
 ) -> Result<SrModel, UpscaleError> {
     if images.is_empty() {
         return Err("no calibration images".into());
@@ -153,58 +182,164 @@ pub fn quantize(
     }
     let mut float = model.clone();
     float.int8 = None;
-    let upscaler = ModelUpscaler::with_fast_ops(
-        float.clone(),
-        FastOps::calibrating(rounding == WeightRounding::Gptq),
-    );
-    for image in images {
-        upscaler.upscale(image, model.scale())?;
+    let convolutions = model.convolutions();
+    let mut inputs: Option<Vec<Option<[f32; 2]>>> = None;
+    let mut rounded = HashMap::new();
+    let mut budget = (rounding == WeightRounding::Gptq).then(|| PatchBudget {
+        skip: HashSet::new(),
+        bytes: moment_bytes,
+    });
+    loop {
+        let mut recorded = calibration_pass(&float, images, budget.clone())?;
+        let ranges = inputs.get_or_insert_with(|| {
+            convolutions
+                .iter()
+                .map(|conv| {
+                    let wide = quantizable(conv.channels_in, conv.channels_out);
+                    let recorder = recorded.get(&conv.id).filter(|_| wide)?;
+                    Some(recorder.range(method))
+                })
+                .collect()
+        });
+        let Some(budget) = budget.as_mut() else {
+            break;
+        };
+        let moments: HashMap<ParamId, PatchMoments> = recorded
+            .iter_mut()
+            .filter_map(|(id, recorder)| Some((*id, recorder.moments.take()?)))
+            .collect();
+        if moments.is_empty() {
+            break;
+        }
+        budget.skip.extend(moments.keys().copied());
+        let mut rounding = GptqRounding {
+            moments,
+            rounded: &mut rounded,
+        };
+        float.network.visit(&mut rounding);
+        let left = convolutions
+            .iter()
+            .zip(ranges.iter())
+            .any(|(conv, range)| range.is_some() && !budget.skip.contains(&conv.id));
+        if !left {
+            break;
+        }
     }
-    let mut recorded = upscaler
-        .into_fast_ops()
-        .map(FastOps::recorded_inputs)
-        .unwrap_or_default();
-    let mut moments = HashMap::new();
-    let inputs = model
-        .convolutions()
-        .iter()
-        .map(|conv| {
-            let wide = quantizable(conv.channels_in, conv.channels_out);
-            let recorder = recorded.remove(&conv.id).filter(|_| wide)?;
-            if let Some(patches) = recorder.moments.clone() {
-                moments.insert(conv.id, patches);
-            }
-            Some(recorder.range(method))
-        })
-        .collect();
-    let mut quantized = if moments.is_empty() {
+    let mut quantized = if rounded.is_empty() {
         float
     } else {
-        float.map_network(|network| network.map(&mut GptqWeights { moments }))
+        float.map_network(|network| network.map(&mut ReplaceWeights { values: rounded }))
     };
     quantized.int8 = Some(Int8Calibration {
         method: method.to_string(),
         rounding: rounding.to_string(),
         images: images.len(),
-        inputs,
+        inputs: inputs.unwrap_or_default(),
     });
     Ok(quantized)
 }
 
-/// Replaces the weights of the convolutions it has moments for by their GPTQ rounding.
-struct GptqWeights {
-    moments: HashMap<ParamId, PatchMoments>,
+/// Runs `float` over `images` on a calibrating engine: what each convolution's inputs held.
+fn calibration_pass(
+    float: &SrModel,
+    images: &[Image],
+    patches: Option<PatchBudget>,
+) -> Result<HashMap<ParamId, InputRecorder>, UpscaleError> {
+    let upscaler = ModelUpscaler::with_fast_ops(float.clone(), FastOps::calibrating(patches));
+    for image in images {
+        upscaler.upscale(image, float.scale())?;
+    }
+    Ok(upscaler
+        .into_fast_ops()
+        .map(FastOps::recorded_inputs)
+        .unwrap_or_default())
 }
 
-impl ModuleMapper for GptqWeights {
+/// GPTQ-rounds the weights of the convolutions it has moments for, into `rounded`.
+struct GptqRounding<'a> {
+    moments: HashMap<ParamId, PatchMoments>,
+    rounded: &'a mut HashMap<ParamId, Vec<f32>>,
+}
+
+impl ModuleVisitor for GptqRounding<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if let Some(moments) = self.moments.remove(&param.id) {
+            let weight = param.val();
+            let channels_out = weight.dims()[0];
+            let values = gptq::round_weights(&layer_values(weight), channels_out, &moments);
+            self.rounded.insert(param.id, values);
+        }
+    }
+}
+
+/// Replaces the values of the parameters it holds values for.
+struct ReplaceWeights {
+    values: HashMap<ParamId, Vec<f32>>,
+}
+
+impl ModuleMapper for ReplaceWeights {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let Some(moments) = self.moments.remove(&param.id) else {
+        let Some(values) = self.values.remove(&param.id) else {
             return param;
         };
         param.map(|weight| {
-            let dims = weight.dims();
-            let rounded = gptq::round_weights(&layer_values(weight.clone()), dims[0], &moments);
-            Tensor::from_data(TensorData::new(rounded, dims), &weight.device())
+            Tensor::from_data(TensorData::new(values, weight.dims()), &weight.device())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+    use upres_image::{Depth, Layout};
+
+    /// Every float parameter's values, in the module's order.
+    struct Values(Vec<Vec<f32>>);
+
+    impl ModuleVisitor for Values {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.push(layer_values(param.val()));
+        }
+    }
+
+    fn values(model: &SrModel) -> Vec<Vec<f32>> {
+        let mut values = Values(Vec::new());
+        model.network.visit(&mut values);
+        values.0
+    }
+
+    #[test]
+    fn gptq_rounds_the_same_in_one_pass_or_one_convolution_per_pass() {
+        let device = Device::flex();
+        let model = upres_models::build("edsr-baseline", 2, &device).unwrap();
+        let images: Vec<Image> = (0..2)
+            .map(|n| {
+                let data = (0..20 * 16 * 3)
+                    .map(|i| ((i * (37 + n) + i / 60 * 11) % 256) as f32)
+                    .collect();
+                Image::new(20, 16, Layout::Rgb, Depth::U8, data).unwrap()
+            })
+            .collect();
+        let quantize = |bytes| {
+            quantize_within(
+                &model,
+                &images,
+                RangeMethod::MinMax,
+                WeightRounding::Gptq,
+                bytes,
+            )
+            .unwrap()
+        };
+        let (one, many) = (quantize(MOMENT_BYTES), quantize(1));
+        let calibration = one.int8.clone().unwrap();
+        assert_eq!(Some(&calibration), many.int8.as_ref());
+        assert_eq!(calibration.rounding, "GPTQ");
+        assert!(
+            calibration.inputs.iter().flatten().count() > 30,
+            "EDSR's body is INT8"
+        );
+        assert_eq!(values(&one), values(&many));
+        assert_ne!(values(&one), values(&model), "GPTQ moved the weights");
     }
 }
