@@ -111,19 +111,8 @@ fn read_rgb(path: &Path) -> Result<Image, DataError> {
     Ok(color)
 }
 
-/// Reads one image, shrunk by `factor` (and its LR file, or makes its bicubic LR when
-/// `bicubic`).
-fn load(
-    hr_path: &Path,
-    lr_path: Option<&Path>,
-    factor: f64,
-    scale: usize,
-    bicubic: bool,
-) -> Result<Pixels, DataError> {
-    prepare(&read_rgb(hr_path)?, lr_path, factor, scale, bicubic)
-}
-
-/// [`load`] for an image already decoded, so that its downscaled copies share one decode.
+/// One decoded image, shrunk by `factor`, with its LR file (or its bicubic LR when `bicubic`);
+/// the image is decoded once for all its downscaled copies.
 fn prepare(
     image: &Image,
     lr_path: Option<&Path>,
@@ -268,8 +257,8 @@ impl TrainSet {
             Some(pixels) => pixels,
             None => {
                 let bicubic = self.degradation.is_none();
-                loaded = load(
-                    &entry.hr,
+                loaded = prepare(
+                    &read_rgb(&entry.hr)?,
                     entry.lr.as_deref(),
                     entry.factor,
                     self.scale,
