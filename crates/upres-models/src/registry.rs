@@ -9,8 +9,8 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor};
 
 use crate::arch::{
-    EdsrConfig, EspcnConfig, FsrcnnConfig, MsrResNetConfig, RcanConfig, RrdbNetConfig, SrNetwork,
-    SrResNetConfig, SrVggConfig, SrcnnConfig, UNetSrConfig, trainable_params,
+    EdsrConfig, EspcnConfig, Fsrcnn, FsrcnnConfig, MsrResNetConfig, RcanConfig, RrdbNetConfig,
+    SrNetwork, SrResNetConfig, SrVggConfig, SrcnnConfig, UNetSrConfig, trainable_params,
 };
 use crate::error::{ModelError, WeightsError};
 use crate::int8::{Int8Calibration, META_INT8};
@@ -368,6 +368,37 @@ impl SrModel {
         weights::load_safetensors(&mut self.network, path)
     }
 
+    /// Loads the weights of `path` to start training from: [`SrModel::load_safetensors`], but
+    /// an FSRCNN saved in the other transposed-convolution layout is relaid
+    /// ([`Fsrcnn::relaid`]), so that training starts from the function the file
+    /// computes rather than one shifted by a pixel.
+    pub fn load_init(&mut self, path: &Path) -> Result<(), WeightsError> {
+        let metadata = weights::read_metadata(Source::File(path))?;
+        let saved: Variant = match metadata.get(META_VARIANT) {
+            Some(text) => text.parse().map_err(|e| WeightsError::Metadata {
+                path: path.to_path_buf(),
+                message: format!("`{META_VARIANT}`: {e}"),
+            })?,
+            None => Variant::default(),
+        };
+        let centred = self.variant.centred_deconv;
+        match &mut self.network {
+            SrNetwork::Fsrcnn(net) if saved.centred_deconv != centred => {
+                let relaid = |net: Fsrcnn, centred| {
+                    net.relaid(centred).map_err(|source| WeightsError::Model {
+                        path: path.to_path_buf(),
+                        source,
+                    })
+                };
+                let mut file_layout = relaid(net.clone(), saved.centred_deconv)?;
+                weights::load_safetensors(&mut file_layout, path)?;
+                *net = relaid(file_layout, centred)?;
+                Ok(())
+            }
+            _ => self.load_safetensors(path),
+        }
+    }
+
     /// Saves the parameters as an upres safetensors file whose metadata names the model,
     /// scale and channels (`upres.model`, `upres.scale`, `upres.color`), so that [`load`] can
     /// rebuild it.
@@ -407,7 +438,7 @@ pub fn build(name: &str, scale: usize, device: &Device) -> Result<SrModel, Model
     build_variant(name, scale, Variant::default(), device)
 }
 
-/// [`build`] with `variant`'s changes to the preset (EDSR models only).
+/// [`build`] with `variant`'s changes to the preset.
 pub fn build_variant(
     name: &str,
     scale: usize,
@@ -425,15 +456,19 @@ pub fn build_variant(
         config.init(device).map(SrNetwork::Edsr)
     };
     let edsr_family = matches!(spec.name, "edsr-baseline" | "edsr");
+    let fsrcnn_family = matches!(spec.name, "fsrcnn" | "fsrcnn-y");
     let depth_and_width = edsr_family || matches!(spec.name, "rrdbnet" | "srvgg-compact");
+    let resized = variant.blocks.is_some() || variant.features.is_some();
     let misplaced = (variant.sub_pixel && !edsr_family)
-        || (variant.network_scale.is_some() && spec.name != "srvgg-compact");
-    if misplaced || (!variant.is_default() && !depth_and_width) {
+        || (variant.network_scale.is_some() && spec.name != "srvgg-compact")
+        || (variant.centred_deconv && !fsrcnn_family)
+        || (resized && !depth_and_width);
+    if misplaced {
         return Err(ModelError::InvalidConfig {
             arch: spec.name,
             reason: format!(
                 "variants ({variant}) are for the EDSR family; blocks and features also for \
-                 rrdbnet and srvgg-compact, network-scale for srvgg-compact"
+                 rrdbnet and srvgg-compact, network-scale for srvgg-compact, deconv for fsrcnn"
             ),
         });
     }
@@ -447,10 +482,12 @@ pub fn build_variant(
     let network = match spec.name {
         "srcnn" => SrNetwork::Srcnn(SrcnnConfig::new().init(device)?),
         "srcnn-y" => SrNetwork::Srcnn(SrcnnConfig::new().with_num_channels(1).init(device)?),
-        "fsrcnn" => SrNetwork::Fsrcnn(FsrcnnConfig::new(scale).init(device)?),
-        "fsrcnn-y" => {
-            SrNetwork::Fsrcnn(FsrcnnConfig::new(scale).with_num_channels(1).init(device)?)
-        }
+        "fsrcnn" | "fsrcnn-y" => SrNetwork::Fsrcnn(
+            FsrcnnConfig::new(scale)
+                .with_num_channels(spec.color.channels())
+                .with_centred(variant.centred_deconv)
+                .init(device)?,
+        ),
         "espcn" => SrNetwork::Espcn(EspcnConfig::new(scale).init(device)?),
         "espcn-y" => SrNetwork::Espcn(EspcnConfig::new(scale).with_num_channels(1).init(device)?),
         "unet-sr" => SrNetwork::UNetSr(UNetSrConfig::new(scale).init(device)?),

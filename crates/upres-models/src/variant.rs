@@ -1,7 +1,8 @@
 //! Hyper-parameters that differ from a registered model's defaults: what `upres search` varies
 //! in the EDSR family (depth, width, upsampler), and the depth and width of imported RRDBNet
-//! and SRVGGNetCompact models (Real-ESRGAN's anime RRDBNet has 6 blocks, not 23). A model file
-//! carries its variant (`upres.variant`) so that it rebuilds the same network.
+//! and SRVGGNetCompact models (Real-ESRGAN's anime RRDBNet has 6 blocks, not 23), and FSRCNN's
+//! centred transposed convolution. A model file carries its variant (`upres.variant`) so that
+//! it rebuilds the same network.
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,7 +10,7 @@ use std::str::FromStr;
 /// Metadata key of the variant in upres model files.
 pub const META_VARIANT: &str = "upres.variant";
 
-/// Changes to an EDSR-family model's preset; the default changes nothing. Written and read as
+/// Changes to a model's preset; the default changes nothing. Written and read as
 /// `blocks=4,features=32,upsampler=sub-pixel` (set fields only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Variant {
@@ -23,6 +24,9 @@ pub struct Variant {
     /// SRVGGNetCompact's own upscaling factor, its output then resized by bicubic to the
     /// model's scale.
     pub network_scale: Option<usize>,
+    /// FSRCNN's transposed convolution centred on the pixels each input pixel covers, instead
+    /// of the PyTorch port's layout (`deconv=centred`).
+    pub centred_deconv: bool,
 }
 
 impl Variant {
@@ -46,6 +50,9 @@ impl fmt::Display for Variant {
         }
         if let Some(scale) = self.network_scale {
             parts.push(format!("network-scale={scale}"));
+        }
+        if self.centred_deconv {
+            parts.push("deconv=centred".to_string());
         }
         write!(f, "{}", parts.join(","))
     }
@@ -79,9 +86,17 @@ impl FromStr for Variant {
                         other => return Err(format!("upsampler `{other}`: use edsr or sub-pixel")),
                     }
                 }
+                "deconv" => {
+                    variant.centred_deconv = match value.trim() {
+                        "centred" => true,
+                        "port" => false,
+                        other => return Err(format!("deconv `{other}`: use port or centred")),
+                    }
+                }
                 other => {
                     return Err(format!(
-                        "unknown variant key `{other}` (blocks, features, upsampler, network-scale)"
+                        "unknown variant key `{other}` (blocks, features, upsampler, \
+                         network-scale, deconv)"
                     ));
                 }
             }
@@ -101,14 +116,21 @@ mod tests {
             features: Some(32),
             sub_pixel: true,
             network_scale: Some(4),
+            centred_deconv: true,
         };
         assert_eq!(
             variant.to_string(),
-            "blocks=0,features=32,upsampler=sub-pixel,network-scale=4"
+            "blocks=0,features=32,upsampler=sub-pixel,network-scale=4,deconv=centred"
         );
         assert_eq!(variant.to_string().parse::<Variant>().unwrap(), variant);
         assert!("".parse::<Variant>().unwrap().is_default());
-        for bad in ["blocks", "features=0", "width=3", "upsampler=bilinear"] {
+        for bad in [
+            "blocks",
+            "features=0",
+            "width=3",
+            "upsampler=bilinear",
+            "deconv=4",
+        ] {
             assert!(bad.parse::<Variant>().is_err(), "{bad}");
         }
     }

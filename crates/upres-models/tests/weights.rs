@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 
+use burn::module::Param;
+use burn::tensor::ops::PadMode;
 use burn::tensor::{Device, Distribution, Tensor};
-use upres_models::WeightsError;
 use upres_models::arch::{EdsrConfig, RcanConfig, RrdbNetConfig, SrNetwork, SrVggConfig};
-use upres_models::registry::{build, load};
+use upres_models::registry::{SrModel, build, build_variant, load};
 use upres_models::weights::{load_pytorch, load_safetensors, save_safetensors};
+use upres_models::{Variant, WeightsError};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -167,4 +169,47 @@ fn load_needs_upres_metadata() {
     let err = load(&path, &device).unwrap_err();
     assert!(matches!(err, WeightsError::Metadata { .. }), "{err}");
     assert!(err.to_string().contains("upres.model"), "{err}");
+}
+
+#[test]
+fn init_from_the_other_fsrcnn_layout_keeps_the_function() {
+    let device = Device::flex();
+    let mut port = build("fsrcnn-y", 3, &device).unwrap();
+    // Only the kernel's first row and column fall off when it is centred at x3.
+    if let SrNetwork::Fsrcnn(net) = &mut port.network {
+        let keep =
+            Tensor::<4>::ones([56, 1, 8, 8], &device).pad([(1, 0), (1, 0)], PadMode::Constant(0.0));
+        net.deconv.weight = Param::from_tensor(net.deconv.weight.val() * keep);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("port.upres");
+    port.save_safetensors(&path).unwrap();
+    let centred_variant = Variant {
+        centred_deconv: true,
+        ..Variant::default()
+    };
+    let mut centred = build_variant("fsrcnn-y", 3, centred_variant, &device).unwrap();
+    centred.load_init(&path).unwrap();
+    let mut plain = build_variant("fsrcnn-y", 3, centred_variant, &device).unwrap();
+    plain.load_safetensors(&path).unwrap();
+
+    let x = Tensor::<4>::random([1, 1, 6, 5], Distribution::Uniform(0.0, 1.0), &device);
+    let expected = port.forward(x.clone()).unwrap();
+    let error = |model: &SrModel| -> f32 {
+        let y = model.forward(x.clone()).unwrap();
+        (y - expected.clone()).abs().max().into_scalar()
+    };
+    assert!(error(&centred) < 1e-5, "{}", error(&centred));
+    // Loaded as they are, the weights shift the output by a pixel.
+    assert!(error(&plain) > 1e-2, "{}", error(&plain));
+
+    // Back again, and a file of the same layout loads as it is.
+    let centred_path = dir.path().join("centred.upres");
+    centred.save_safetensors(&centred_path).unwrap();
+    let mut back = build("fsrcnn-y", 3, &device).unwrap();
+    back.load_init(&centred_path).unwrap();
+    assert!(error(&back) < 1e-5, "{}", error(&back));
+    let mut same = build_variant("fsrcnn-y", 3, centred_variant, &device).unwrap();
+    same.load_init(&centred_path).unwrap();
+    assert!(error(&same) < 1e-5, "{}", error(&same));
 }

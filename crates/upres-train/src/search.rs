@@ -45,7 +45,7 @@ impl SearchSpace {
                         blocks: Some(blocks),
                         features: Some(features),
                         sub_pixel,
-                        network_scale: None,
+                        ..Variant::default()
                     });
                 }
             }

@@ -141,7 +141,7 @@ pub fn train(
         }
     } else {
         if let Some(init) = &options.init {
-            model.load_safetensors(init)?;
+            model.load_init(init)?;
             model = model.map_network(with_path_ids);
             ema = recipe
                 .train
