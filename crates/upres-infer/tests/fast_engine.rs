@@ -101,6 +101,20 @@ fn a_bicubic_resize_after_the_network_matches_burn() {
 }
 
 #[test]
+fn centred_fsrcnn_matches_burn() {
+    // Its transposed convolution pads 3 at x3 and x4 (no output padding at x3), 1 at x8.
+    let device = Device::flex();
+    for scale in [3, 4, 8] {
+        let variant = Variant {
+            centred_deconv: true,
+            ..Variant::default()
+        };
+        let model = build_variant("fsrcnn-y", scale, variant, &device).unwrap();
+        check(&model, [1, 1, 23, 31]);
+    }
+}
+
+#[test]
 fn batches_and_the_default_tile_match_burn() {
     let device = Device::flex();
     // upscale's tiles: 256 pixels plus a margin of the receptive radius on each side.

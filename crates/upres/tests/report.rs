@@ -54,7 +54,8 @@ fn report_matches_eval_and_shows_its_crops() {
         .nth(1)
         .unwrap()
         .split_whitespace()
-        .nth(4)
+        .rev()
+        .nth(1)
         .unwrap()
         .parse()
         .unwrap();

@@ -50,8 +50,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Channel::Y => "y",
         Channel::Rgb => "rgb",
     };
+    // A variant's label holds spaces (`fsrcnn-y (deconv=centred)`): the column fits it.
+    let width = method.as_ref().name().len().max(16);
     println!(
-        "{:<16} {:<10} {:<11} {:>5} {:>10} {:>10} {:>11}",
+        "{:<width$} {:<10} {:<11} {:>5} {:>10} {:>10} {:>11}",
         "model",
         "dataset",
         "degradation",
@@ -74,7 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 perceptual,
             )?;
             println!(
-                "{:<16} {:<10} {:<11} {:>5} {:>10.4} {:>10.6} {:>11}",
+                "{:<width$} {:<10} {:<11} {:>5} {:>10.4} {:>10.6} {:>11}",
                 scores.method,
                 scores.dataset,
                 scores.degradation,
