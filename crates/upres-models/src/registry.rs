@@ -667,6 +667,29 @@ mod tests {
     }
 
     #[test]
+    fn variants_build_only_where_they_belong() {
+        let device = Device::flex();
+        let variant = |text: &str| text.parse::<Variant>().unwrap();
+        for (name, text) in [
+            ("fsrcnn-y", "deconv=centred"),
+            ("edsr-baseline", "blocks=2,upsampler=sub-pixel"),
+            ("srvgg-compact", "features=8,network-scale=4"),
+        ] {
+            let model = build_variant(name, 4, variant(text), &device).unwrap();
+            assert_eq!(model.label(), format!("{name} ({text})"));
+        }
+        for (name, text) in [
+            ("edsr-baseline", "deconv=centred"),
+            ("fsrcnn", "blocks=2"),
+            ("espcn", "upsampler=sub-pixel"),
+            ("rrdbnet", "network-scale=2"),
+        ] {
+            let err = build_variant(name, 4, variant(text), &device).unwrap_err();
+            assert!(err.to_string().contains("variants"), "{name} {text}: {err}");
+        }
+    }
+
+    #[test]
     fn forward_checks_the_input() {
         let device = Device::flex();
         let model = build("rrdbnet", 2, &device).unwrap();

@@ -8,7 +8,7 @@
 //!
 //! The transposed convolution's padding places its kernel. The widely used PyTorch port
 //! FSRCNN-pytorch pads 4 with output padding `scale - 1`, which centres the kernel on output
-//! pixel `scale * i`; but the pixel that low-resolution pixel `i` covers is centred at
+//! pixel `scale * i`; but the output pixels that low-resolution pixel `i` covers are centred at
 //! `scale * i + (scale - 1) / 2` (MATLAB's `imresize` geometry). At x3 the kernel then sits one
 //! output pixel off, and one of the three output phases gets a far neighbour on one side
 //! instead of a near one on the other. `centred` pads `4 - (scale - 1) / 2` instead (3 at x3
@@ -121,9 +121,7 @@ impl Fsrcnn {
         let x = self.mapping.iter().fold(x, |x, layer| layer.run(ops, x));
         ops.conv_transpose2d(&self.deconv, self.expand.run(ops, x))
     }
-}
 
-impl Fsrcnn {
     /// The same network in the other transposed-convolution layout
     /// ([`FsrcnnConfig::centred`]): the kernel moves so that each tap still reaches the same
     /// output pixel. Taps moved past the kernel's edge are dropped (one row and column at x3),
@@ -131,7 +129,8 @@ impl Fsrcnn {
     pub fn relaid(mut self, centred: bool) -> Result<Fsrcnn, ModelError> {
         let scale = self.deconv.stride[0];
         let (padding, padding_out) = deconv_padding(scale, centred)?;
-        // Output pixel `scale * i + tap - padding` keeps its tap when `tap - padding` holds.
+        // Tap `tap` of input pixel `i` reaches output pixel `scale * i + tap - padding`: each
+        // tap moves by the change in padding to keep reaching it.
         let shift = padding as isize - self.deconv.padding[0] as isize;
         let weight = self.deconv.weight.val();
         let (device, [c_in, c_out, kh, kw]) = (weight.device(), weight.dims());
