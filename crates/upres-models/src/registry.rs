@@ -4,6 +4,7 @@
 //! hyper-parameters; [`entries`] lists them all, with parameter counts per scale, as plain data
 //! (parameters are created lazily, so listing allocates no weights).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use burn::tensor::{Device, Tensor};
@@ -373,14 +374,7 @@ impl SrModel {
     /// ([`Fsrcnn::relaid`]), so that training starts from the function the file
     /// computes rather than one shifted by a pixel.
     pub fn load_init(&mut self, path: &Path) -> Result<(), WeightsError> {
-        let metadata = weights::read_metadata(Source::File(path))?;
-        let saved: Variant = match metadata.get(META_VARIANT) {
-            Some(text) => text.parse().map_err(|e| WeightsError::Metadata {
-                path: path.to_path_buf(),
-                message: format!("`{META_VARIANT}`: {e}"),
-            })?,
-            None => Variant::default(),
-        };
+        let saved = saved_variant(&weights::read_metadata(Source::File(path))?, path)?;
         let centred = self.variant.centred_deconv;
         match &mut self.network {
             SrNetwork::Fsrcnn(net) if saved.centred_deconv != centred => {
@@ -536,6 +530,17 @@ pub const META_SCALE: &str = "upres.scale";
 /// Metadata key of the channels (`rgb` or `luma`) in upres safetensors files.
 pub const META_COLOR: &str = "upres.color";
 
+/// The variant a file's metadata records (`upres.variant`; none is the preset).
+fn saved_variant(metadata: &HashMap<String, String>, path: &Path) -> Result<Variant, WeightsError> {
+    match metadata.get(META_VARIANT) {
+        Some(text) => text.parse().map_err(|e| WeightsError::Metadata {
+            path: path.to_path_buf(),
+            message: format!("`{META_VARIANT}`: {e}"),
+        }),
+        None => Ok(Variant::default()),
+    }
+}
+
 /// Builds the model that an upres safetensors file (written by [`SrModel::save_safetensors`])
 /// names in its metadata, and loads its weights.
 pub fn load(path: &Path, device: &Device) -> Result<SrModel, WeightsError> {
@@ -558,13 +563,7 @@ pub fn load_from(source: Source, device: &Device) -> Result<SrModel, WeightsErro
         path: path.clone(),
         message: format!("`{META_SCALE}` is `{scale}`, not a scale"),
     })?;
-    let variant = match metadata.get(META_VARIANT) {
-        Some(text) => text.parse().map_err(|e| WeightsError::Metadata {
-            path: path.clone(),
-            message: format!("`{META_VARIANT}`: {e}"),
-        })?,
-        None => Variant::default(),
-    };
+    let variant = saved_variant(&metadata, &path)?;
     let mut model =
         build_variant(name, scale, variant, device).map_err(|source| WeightsError::Model {
             path: path.clone(),

@@ -34,6 +34,16 @@ impl Variant {
     pub fn is_default(&self) -> bool {
         *self == Self::default()
     }
+
+    /// Whether the layers and their sizes stay the preset's, so its paper's figures apply:
+    /// centring FSRCNN's kernel only moves it.
+    pub fn keeps_layers(&self) -> bool {
+        Self {
+            centred_deconv: false,
+            ..*self
+        }
+        .is_default()
+    }
 }
 
 impl fmt::Display for Variant {
@@ -124,6 +134,13 @@ mod tests {
         );
         assert_eq!(variant.to_string().parse::<Variant>().unwrap(), variant);
         assert!("".parse::<Variant>().unwrap().is_default());
+        assert!("deconv=centred".parse::<Variant>().unwrap().keeps_layers());
+        assert!(
+            !"blocks=4,deconv=centred"
+                .parse::<Variant>()
+                .unwrap()
+                .keeps_layers()
+        );
         for bad in [
             "blocks",
             "features=0",

@@ -22,13 +22,14 @@
 //! `mid_part.{2i+1}` for shrink, mapping and expand, `last_part` (transposed conv).
 
 use burn::config::Config;
-use burn::module::{Module, Param};
+use burn::module::Module;
 use burn::nn::conv::{ConvTranspose2d, ConvTranspose2dConfig};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
+use burn::tensor::ops::PadMode;
 
 use super::common::ConvPRelu;
 use crate::error::ModelError;
-use crate::ops::{SrOps, layer_values};
+use crate::ops::SrOps;
 use crate::weights::{PytorchKeys, torch_leaf};
 
 /// FSRCNN hyper-parameters (paper defaults: d=56, s=12, m=4).
@@ -132,25 +133,15 @@ impl Fsrcnn {
         // Tap `tap` of input pixel `i` reaches output pixel `scale * i + tap - padding`: each
         // tap moves by the change in padding to keep reaching it.
         let shift = padding as isize - self.deconv.padding[0] as isize;
-        let weight = self.deconv.weight.val();
-        let (device, [c_in, c_out, kh, kw]) = (weight.device(), weight.dims());
-        let old = layer_values(weight);
-        let mut new = vec![0.0f32; old.len()];
-        let moved = |k: usize, size: usize| {
-            let k = k as isize - shift;
-            (0..size as isize).contains(&k).then_some(k as usize)
-        };
-        for plane in 0..c_in * c_out {
-            for y in 0..kh {
-                for x in 0..kw {
-                    if let (Some(sy), Some(sx)) = (moved(y, kh), moved(x, kw)) {
-                        new[(plane * kh + y) * kw + x] = old[(plane * kh + sy) * kw + sx];
-                    }
-                }
-            }
-        }
-        let tensor = Tensor::<4>::from_data(TensorData::new(new, [c_in, c_out, kh, kw]), &device);
-        self.deconv.weight = Param::from_tensor(tensor);
+        let (dropped, gained) = ((-shift).max(0) as usize, shift.max(0) as usize);
+        self.deconv.weight = self.deconv.weight.map(|weight| {
+            let [c_in, c_out, kernel, _] = weight.dims();
+            let kept = dropped..kernel - gained;
+            weight.slice([0..c_in, 0..c_out, kept.clone(), kept]).pad(
+                [(gained, dropped), (gained, dropped)],
+                PadMode::Constant(0.0),
+            )
+        });
         self.deconv.padding = [padding, padding];
         self.deconv.padding_out = [padding_out, padding_out];
         Ok(self)
@@ -183,9 +174,9 @@ impl PytorchKeys for Fsrcnn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::BurnOps;
-    use burn::tensor::Distribution;
-    use burn::tensor::ops::PadMode;
+    use crate::ops::{BurnOps, layer_values};
+    use burn::module::Param;
+    use burn::tensor::{Distribution, Tensor, TensorData};
 
     #[test]
     fn output_shape_per_scale() {

@@ -60,16 +60,7 @@ fn report_method(name: &str) -> anyhow::Result<ReportMethod> {
     let method = find_method(name).map_err(|e| anyhow::anyhow!("{e}"))?;
     let published = match &method {
         Method::Interpolation(filter) => published(filter.name()),
-        // A centred FSRCNN kernel keeps the paper's hyper-parameters.
-        Method::Model(model)
-            if upres_models::Variant {
-                centred_deconv: false,
-                ..model.variant()
-            }
-            .is_default() =>
-        {
-            published(model.name())
-        }
+        Method::Model(model) if model.variant().keeps_layers() => published(model.name()),
         Method::Model(_) => Vec::new(),
     };
     Ok(ReportMethod {
