@@ -31,6 +31,10 @@ pub struct DataConfig {
     /// as an original image.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub downscales: Vec<f64>,
+    /// How a patch's image is chosen: each image equally often (the default), or each patch
+    /// position equally often, so large images give more patches (the papers' sub-image sets).
+    #[serde(default)]
+    pub sampling: Sampling,
     #[serde(default)]
     pub augment: Augment,
     /// Makes each LR patch from its HR patch, per sample; its output must be `patch` on a
@@ -64,6 +68,7 @@ impl DataConfig {
             lr: None,
             patch: default_patch(),
             downscales: Vec::new(),
+            sampling: Sampling::default(),
             augment: Augment::default(),
             degradation: None,
             cache_mb: default_cache_mb(),
@@ -99,6 +104,18 @@ impl DataConfig {
             None => Ok(()),
         }
     }
+}
+
+/// Which image a patch is cut from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sampling {
+    /// Every image equally often, whatever its size: a small image's few patches recur often.
+    #[default]
+    Image,
+    /// Every patch position of every image equally often, as in the SRCNN and FSRCNN papers,
+    /// which train on all sub-images cut from the set at a fixed stride.
+    Position,
 }
 
 /// Random augmentation, applied identically to the LR and HR patch of a pair.
@@ -187,6 +204,7 @@ mod tests {
             hr = ["a"]
             patch = 64
             downscales = [0.9, 0.6]
+            sampling = "position"
             cache_mb = 100
             workers = 4
 
@@ -204,6 +222,7 @@ mod tests {
         .unwrap();
         assert!(!config.augment.vflip && config.augment.hflip);
         assert_eq!(config.downscales, [0.9, 0.6]);
+        assert_eq!(config.sampling, Sampling::Position);
         let jitter = config.augment.color_jitter.as_ref().unwrap();
         assert_eq!(jitter.brightness, [0.8, 1.2]);
         assert_eq!(jitter.saturation, [1.0, 1.0]);
@@ -217,6 +236,7 @@ mod tests {
     fn bad_recipes_are_rejected() {
         assert!(toml::from_str::<DataConfig>("hr = [\"a\"]\npatches = 3").is_err());
         assert!(toml::from_str::<DataConfig>("hr = [\"a\"]\n[augment]\nflip = true").is_err());
+        assert!(toml::from_str::<DataConfig>("hr = [\"a\"]\nsampling = \"area\"").is_err());
         let mut config = DataConfig::new(vec!["a".into()]);
         config.augment.color_jitter = Some(ColorJitter {
             contrast: [1.2, 0.8],

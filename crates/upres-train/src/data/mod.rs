@@ -17,7 +17,7 @@ mod loader;
 mod set;
 
 pub use augment::Dihedral;
-pub use config::{Augment, ColorJitter, DataConfig};
+pub use config::{Augment, ColorJitter, DataConfig, Sampling};
 pub use loader::{Batch, Loader, luma_shape, rgb_planes_to_luma};
 pub use set::{Pair, TrainSet};
 

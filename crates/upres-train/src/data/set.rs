@@ -2,7 +2,7 @@
 //! from them.
 
 use super::DataError;
-use super::config::{Augment, DataConfig};
+use super::config::{Augment, DataConfig, Sampling};
 use super::folder::{LrFolder, list_images};
 use rand::rngs::ChaCha8Rng;
 use rand::{Rng, RngExt, SeedableRng};
@@ -85,6 +85,16 @@ impl Pixels {
     fn bytes(&self) -> usize {
         self.hr.bytes() + self.lr.as_ref().map_or(0, StoredRgb::bytes)
     }
+
+    /// How many patch positions [`TrainSet::sample`] can draw: LR positions when there is an
+    /// LR image, HR positions otherwise.
+    fn positions(&self, patch: usize, scale: usize) -> u64 {
+        let (image, side) = match &self.lr {
+            Some(lr) => (lr, patch),
+            None => (&self.hr, patch * scale),
+        };
+        ((image.width - side + 1) * (image.height - side + 1)) as u64
+    }
 }
 
 struct Entry {
@@ -92,12 +102,15 @@ struct Entry {
     lr: Option<PathBuf>,
     /// The factor the HR image is shrunk by before use; 1 for the image as it is.
     factor: f64,
+    positions: u64,
     cached: Option<Pixels>,
 }
 
 /// Training images and how to cut LR/HR patch pairs from them.
 pub struct TrainSet {
     entries: Vec<Entry>,
+    /// For [`Sampling::Position`]: the running total of the entries' positions.
+    position_ends: Option<Vec<u64>>,
     scale: usize,
     patch: usize,
     augment: Augment,
@@ -196,6 +209,7 @@ impl TrainSet {
                         hr: hr.clone(),
                         lr: lr.clone(),
                         factor,
+                        positions: pixels.positions(config.patch, scale),
                         cached: fits.then_some(pixels),
                     });
                 }
@@ -208,9 +222,19 @@ impl TrainSet {
         if entries.is_empty() {
             return Err(DataError::AllTooSmall { count: found, side });
         }
+        let position_ends = (config.sampling == Sampling::Position).then(|| {
+            entries
+                .iter()
+                .scan(0, |total, entry| {
+                    *total += entry.positions;
+                    Some(*total)
+                })
+                .collect()
+        });
         let set = Self {
             skipped: found - entries.len(),
             entries,
+            position_ends,
             scale,
             patch: config.patch,
             augment: config.augment.clone(),
@@ -248,10 +272,18 @@ impl TrainSet {
         self.patch
     }
 
-    /// A random pair: a uniformly chosen image, a uniform position aligned between LR and HR,
-    /// one flip/rotation and one set of color factors applied to both patches.
+    /// A random pair: an image chosen as the recipe's [`Sampling`] says, a uniform position
+    /// in it aligned between LR and HR, one flip/rotation and one set of color factors applied
+    /// to both patches.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<Pair, DataError> {
-        let entry = &self.entries[rng.random_range(0..self.entries.len())];
+        let index = match &self.position_ends {
+            None => rng.random_range(0..self.entries.len()),
+            Some(ends) => {
+                let drawn = rng.random_range(0..ends[ends.len() - 1]);
+                ends.partition_point(|&end| end <= drawn)
+            }
+        };
+        let entry = &self.entries[index];
         let loaded;
         let pixels = match &entry.cached {
             Some(pixels) => pixels,
@@ -413,6 +445,25 @@ mod tests {
         c.downscales = vec![0.2];
         let set = TrainSet::open(&c, 2).unwrap();
         assert_eq!((set.images(), set.skipped()), (1, 1));
+    }
+
+    #[test]
+    fn position_sampling_draws_images_by_their_patch_positions() {
+        // A 16 px image holds one 16 px HR patch; a 64 px one holds 25 x 25 LR positions.
+        let dir = folder(&[(16, 16), (64, 64)]);
+        let small = read_rgb(&dir.path().join("img0.png")).unwrap();
+        let from_small = |c: &DataConfig| {
+            let set = TrainSet::open(c, 2).unwrap();
+            let pairs = samples(&set, 400);
+            pairs.iter().filter(|p| p.hr.data() == small.data()).count()
+        };
+        let mut c = plain(dir.path(), 8);
+        let by_image = from_small(&c);
+        assert!((150..=250).contains(&by_image), "{by_image} of 400");
+        c.sampling = Sampling::Position;
+        // 400 / 626 expected.
+        let by_position = from_small(&c);
+        assert!(by_position <= 4, "{by_position} of 400");
     }
 
     #[test]
