@@ -1,7 +1,7 @@
 //! Geometric self-ensemble (EDSR's "+" results): run the method on the eight flips and
 //! rotations of the input, undo each transform on the output, and average.
 
-use upres_image::{Image, UpscaleError};
+use upres_image::{Image, UpscaleError, Upscaler};
 
 /// One of the eight symmetries of the square: optional transpose, then optional flips.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,10 +85,37 @@ pub fn self_ensemble(
     Ok(mean)
 }
 
+/// A method's self-ensemble as a method of its own, named with EDSR's "+" (`fsrcnn-y+`), for
+/// evaluating the "+" figures papers report.
+pub struct SelfEnsemble(pub Box<dyn Upscaler>);
+
+impl Upscaler for SelfEnsemble {
+    fn name(&self) -> String {
+        format!("{}+", self.0.name())
+    }
+
+    fn upscale(&self, low_res: &Image, scale: usize) -> Result<Image, UpscaleError> {
+        self_ensemble(low_res, &|input| self.0.upscale(input, scale))
+    }
+
+    fn receptive_radius(&self) -> Option<usize> {
+        self.0.receptive_radius()
+    }
+
+    fn tile_bytes(&self, side: usize, scale: usize) -> Option<u64> {
+        self.0.tile_bytes(side, scale)
+    }
+
+    fn fixed_scale(&self) -> Option<usize> {
+        self.0.fixed_scale()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use upres_image::{Depth, Layout};
+    use upres_image::resize::Filter;
+    use upres_image::{Depth, Interpolation, Layout};
 
     fn img(w: usize, h: usize) -> Image {
         let data = (0..w * h * 3).map(|v| v as f32).collect();
@@ -126,6 +153,24 @@ mod tests {
         let mean_offset = (4.0 * 1.5 + 4.0 * 2.5) / 8.0;
         for (a, b) in out.data().iter().zip(x.data()) {
             assert!((a - b - mean_offset).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn a_wrapped_method_keeps_its_scale_and_gains_a_plus() {
+        // MATLAB bicubic is symmetric under every flip and transpose: its ensemble is itself.
+        let bicubic = Interpolation(Filter::Bicubic);
+        let plus = SelfEnsemble(Box::new(bicubic));
+        assert_eq!(plus.name(), "bicubic+");
+        assert_eq!(plus.receptive_radius(), bicubic.receptive_radius());
+        let x = img(7, 5);
+        let (one, eight) = (
+            bicubic.upscale(&x, 3).unwrap(),
+            plus.upscale(&x, 3).unwrap(),
+        );
+        assert_eq!((eight.width(), eight.height()), (21, 15));
+        for (a, b) in eight.data().iter().zip(one.data()) {
+            assert!((a - b).abs() < 1e-2, "{a} against {b}");
         }
     }
 }

@@ -26,6 +26,10 @@ pub struct Args {
     /// Compare on Y (the papers) or on RGB (BasicSR's default).
     #[arg(long, default_value = "y")]
     channel: Channel,
+    /// Score the x8 self-ensemble (EDSR's "+" figures): the mean of the outputs for the eight
+    /// flips and rotations of each input.
+    #[arg(long)]
+    ensemble: bool,
     #[command(flatten)]
     lpips: super::LpipsArgs,
     /// Also write the results as JSON.
@@ -34,7 +38,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let method = super::method(&args.model, upres_infer::model::AlphaMode::Model)?;
+    let mut method = super::method(&args.model, upres_infer::model::AlphaMode::Model)?;
+    if args.ensemble {
+        method = Box::new(upres_infer::ensemble::SelfEnsemble(method));
+    }
     let source = match (args.lr_from_disk, args.degradation) {
         (true, TestDegradation::Bi) => LowResSource::Disk,
         (true, other) => anyhow::bail!(
